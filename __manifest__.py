@@ -1,0 +1,28 @@
+# Copyright 2026 partner_website_login contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "Partner Website Login",
+    "summary": "Portal login by username or email, Random Password Mail, "
+    "and a scheduled bulk website invite with temporary passwords",
+    "version": "18.0.1.0.0",
+    "category": "Website",
+    "license": "LGPL-3",
+    "author": "partner_website_login contributors, Odoo Community Association (OCA)",
+    "website": "https://github.com/OCA/server-auth",
+    "depends": ["portal", "auth_signup", "contacts"],
+    "data": [
+        "security/partner_website_login_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_config_parameter_data.xml",
+        "data/mail_template_data.xml",
+        "data/ir_cron_data.xml",
+        "data/ir_actions_server_data.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/website_invite_run_views.xml",
+        "views/portal_templates.xml",
+        "wizards/random_password_mail_views.xml",
+    ],
+    "demo": ["demo/res_partner_demo.xml"],
+    "post_init_hook": "post_init_hook",
+}

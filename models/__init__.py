@@ -1,0 +1,9 @@
+from . import (
+    ir_http,
+    mail_mail,
+    res_config_settings,
+    res_partner,
+    res_users,
+    res_users_temporary_password,
+    website_invite_run,
+)

@@ -1,0 +1,535 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+
+from odoo import Command, api, fields, models, tools
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.osv import expression
+from odoo.tools import SQL
+
+# Letters, digits, "." "_" "-": never "@", so a username can never equal an email.
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")
+MANAGER_GROUP = "partner_website_login.group_website_login_manager"
+# Fields only a Website Login manager may change.
+MANAGED_FIELDS = {"website_enabled", "username", "allow_login"}
+# Fields only this addon's code writes (in sudo), whatever the caller's rights.
+SYSTEM_FIELDS = {"website_access_state", "website_password_expires"}
+# Stands for the password in a rendered mail until the password exists: the operator
+# reviews the mail with it, and it is replaced only when the mail goes out.
+PASSWORD_PLACEHOLDER = "[[temporary-password]]"
+
+ACCESS_STATES = [
+    ("none", "No access"),
+    ("invited", "Invited"),
+    ("expired", "Invite expired"),
+    ("active", "Active"),
+]
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    website_enabled = fields.Boolean(
+        copy=False,
+        groups="base.group_user",
+        help="The contact is invited by the bulk website invite.",
+    )
+    username = fields.Char(
+        copy=False,
+        groups="base.group_user",
+        help="Login for the portal, besides the email: 3 to 64 letters, digits, "
+        "'.', '_' or '-', unique without regard to case.",
+    )
+    allow_login = fields.Boolean(
+        copy=False,
+        groups="base.group_user",
+        help="When off, the contact's portal user cannot log in, even with the "
+        "right password.",
+    )
+    website_email_valid = fields.Boolean(
+        compute="_compute_website_email_valid",
+        store=True,
+        groups="base.group_user",
+        help="The email holds exactly one well-formed address.",
+    )
+    website_access_state = fields.Selection(
+        ACCESS_STATES,
+        string="Website Access",
+        default="none",
+        required=True,
+        readonly=True,
+        copy=False,
+        index=True,
+        groups="base.group_user",
+    )
+    website_password_expires = fields.Datetime(
+        string="Temporary Password Expires",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+    )
+    website_user_id = fields.Many2one(
+        "res.users",
+        string="Portal User",
+        compute="_compute_website_user",
+        groups="base.group_user",
+    )
+    website_login_date = fields.Datetime(
+        string="Last Login",
+        compute="_compute_website_user",
+        groups="base.group_user",
+    )
+
+    def init(self):
+        result = super().init()
+        # Case-insensitive uniqueness, archived contacts included; the Python check in
+        # create/write names the conflict, this index settles concurrent writes.
+        self.env.cr.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS res_partner_username_lower_uniq "
+            "ON res_partner (lower(username)) WHERE username IS NOT NULL"
+        )
+        # email_normalized has a trigram index only: logins match it by equality
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS res_partner_email_normalized_btree "
+            "ON res_partner (email_normalized) WHERE email_normalized IS NOT NULL"
+        )
+        return result
+
+    @api.depends("email")
+    def _compute_website_email_valid(self):
+        for partner in self:
+            partner.website_email_valid = bool(
+                tools.email_normalize(partner.email, strict=True)
+            )
+
+    @api.depends("user_ids")
+    def _compute_website_user(self):
+        users = (
+            self.env["res.users"]
+            .sudo()  # logins and dates of portal users, shown read-only on the form
+            .with_context(active_test=False)
+            .search([("partner_id", "in", self.ids), ("share", "=", True)])
+        )
+        user_by_partner = {}
+        for user in users:
+            user_by_partner.setdefault(user.partner_id.id, user)
+        for partner in self:
+            user = user_by_partner.get(partner.id, self.env["res.users"])
+            partner.website_user_id = user
+            partner.website_login_date = user.login_date
+
+    @api.onchange("website_enabled")
+    def _onchange_website_enabled(self):
+        if self.website_enabled:
+            self.allow_login = True
+
+    # ------------------------------------------------------------------ username
+
+    @api.model
+    def _normalize_website_vals(self, vals):
+        if "username" in vals:
+            username = (vals["username"] or "").strip()
+            if username and not USERNAME_PATTERN.fullmatch(username):
+                raise ValidationError(
+                    self.env._(
+                        "The username %(username)s is not valid: use 3 to 64 letters, "
+                        "digits, '.', '_' or '-'.",
+                        username=username,
+                    )
+                )
+            vals["username"] = username or False
+        return vals
+
+    def _check_website_login_write_access(self, vals_list):
+        if self.env.su:
+            return
+        for vals in vals_list:
+            if SYSTEM_FIELDS & vals.keys():
+                raise AccessError(
+                    self.env._(
+                        "The website access state is set by the addon, not by hand."
+                    )
+                )
+            changed = {
+                name
+                for name in MANAGED_FIELDS & vals.keys()
+                if (not self and vals[name])
+                or any(partner[name] != vals[name] for partner in self)
+            }
+            if changed and not self.env.user.has_group(MANAGER_GROUP):
+                raise AccessError(
+                    self.env._(
+                        "Only Website Login managers may change the website access of "
+                        "contacts (%(fields)s).",
+                        fields=", ".join(sorted(changed)),
+                    )
+                )
+
+    def _check_usernames_available(self, usernames):
+        """Refuse usernames taken by another contact or another user's login.
+
+        ``self``: the contacts that will hold the usernames (empty on create).
+        """
+        lowered = [username.lower() for username in usernames]
+        for username in usernames:
+            if lowered.count(username.lower()) > 1:
+                raise ValidationError(
+                    self.env._(
+                        "The username %(username)s is given to more than one contact.",
+                        username=username,
+                    )
+                )
+        if not lowered:
+            return
+        own_ids = tuple(self.ids) or (0,)
+        self.env.cr.execute(
+            SQL(
+                "SELECT username FROM res_partner "
+                "WHERE lower(username) IN %s AND id NOT IN %s LIMIT 1",
+                tuple(lowered),
+                own_ids,
+            )
+        )
+        if row := self.env.cr.fetchone():
+            raise ValidationError(
+                self.env._(
+                    "The username %(username)s is already used by another contact.",
+                    username=row[0],
+                )
+            )
+        # Usernames hold no "@", so comparing with users' emails is needless.
+        self.env.cr.execute(
+            SQL(
+                "SELECT login FROM res_users "
+                "WHERE lower(login) IN %s AND partner_id NOT IN %s LIMIT 1",
+                tuple(lowered),
+                own_ids,
+            )
+        )
+        if row := self.env.cr.fetchone():
+            raise ValidationError(
+                self.env._(
+                    "The username %(username)s is already the login of another user.",
+                    username=row[0],
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._normalize_website_vals(vals)
+        self._check_website_login_write_access(vals_list)
+        self.flush_model(["username"])
+        self.browse()._check_usernames_available(
+            [vals["username"] for vals in vals_list if vals.get("username")]
+        )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._normalize_website_vals(vals)
+        self._check_website_login_write_access([vals])
+        if vals.get("username"):
+            if len(self) > 1:
+                raise ValidationError(
+                    self.env._(
+                        "The username %(username)s is given to more than one contact.",
+                        username=vals["username"],
+                    )
+                )
+            self.flush_model(["username"])
+            self._check_usernames_available([vals["username"]])
+        result = super().write(vals)
+        if vals.get("username"):
+            # keep the portal user's login in step, so the old username stops working
+            self.sudo().website_user_id.write({"login": vals["username"].lower()})
+        return result
+
+    # --------------------------------------------------------------- eligibility
+
+    @api.model
+    def _website_login_rules(self, bulk=False):
+        """The one place that decides who may receive a temporary password.
+
+        :returns: a list of (reason, message, domain a contact must match); the
+            rules of the bulk invite (``bulk=True``) add to those of the button.
+        """
+        rules = [
+            (
+                "contact_archived",
+                self.env._("The contact is archived."),
+                [("active", "=", True)],
+            ),
+            (
+                "company_archived",
+                self.env._("The contact's company is archived."),
+                [("commercial_partner_id.active", "=", True)],
+            ),
+            (
+                "invalid_email",
+                self.env._(
+                    "The contact has no valid email address: enter exactly one."
+                ),
+                [("website_email_valid", "=", True)],
+            ),
+            (
+                "internal_user",
+                self.env._(
+                    "The contact is an internal user: they log in the Odoo way."
+                ),
+                [("user_ids", "not any", [("share", "=", False)])],
+            ),
+        ]
+        if bulk:
+            now = fields.Datetime.now()
+            rules += [
+                (
+                    "website_disabled",
+                    self.env._("Website Enabled is off."),
+                    [("website_enabled", "=", True)],
+                ),
+                (
+                    "no_username",
+                    self.env._("No username is set."),
+                    [("username", "!=", False)],
+                ),
+                (
+                    "login_disabled",
+                    self.env._("Allow Login is off."),
+                    [("allow_login", "=", True)],
+                ),
+                (
+                    "already_active",
+                    self.env._("The contact already uses a password of their own."),
+                    [("website_access_state", "!=", "active")],
+                ),
+                (
+                    "invite_pending",
+                    self.env._("An earlier invite has not expired yet."),
+                    [
+                        "|",
+                        ("website_access_state", "!=", "invited"),
+                        ("website_password_expires", "<=", now),
+                    ],
+                ),
+            ]
+        return rules
+
+    @api.model
+    def _website_invite_domain(self):
+        """Contacts the bulk invite sends to now."""
+        return expression.AND(
+            [domain for _reason, _message, domain in self._website_login_rules(True)]
+        )
+
+    def _website_login_refusals(self, bulk=False):
+        """:returns: {partner id: message} for the contacts of ``self`` refused."""
+        refusals = {}
+        candidates = self.with_context(active_test=False)
+        for _reason, message, domain in self._website_login_rules(bulk):
+            passing = candidates.search([("id", "in", candidates.ids)] + domain)
+            for partner in candidates - passing:
+                refusals[partner.id] = message
+            candidates = passing
+        return refusals
+
+    # ------------------------------------------------------------------- issuing
+
+    def _website_portal_users(self):
+        """The portal user of each contact, created (without Odoo's signup mail) or
+        unarchived where needed. Refuses a login another user already has."""
+        # sudo: a Website Login manager may give portal access without the right to
+        # manage users in general, as the portal wizard does.
+        users_sudo = self.env["res.users"].sudo().with_context(active_test=False)
+        existing = users_sudo.search(
+            [("partner_id", "in", self.ids), ("share", "=", True)], order="id"
+        )
+        user_by_partner = {}
+        for user in existing:
+            user_by_partner.setdefault(user.partner_id.id, user)
+        users = users_sudo.browse([user.id for user in user_by_partner.values()])
+        users.filtered(lambda user: not user.active).write({"active": True})
+
+        new_partners = self.filtered(lambda partner: partner.id not in user_by_partner)
+        if not new_partners:
+            return users
+        if collisions := new_partners._website_login_collisions():
+            raise UserError(
+                self.env._(
+                    "The login %(login)s already belongs to another user: give the "
+                    "contact a username.",
+                    login=next(iter(collisions.values())),
+                )
+            )
+        portal_group = self.env.ref("base.group_portal")
+        new_users = users_sudo.with_context(no_reset_password=True).create(
+            [
+                {
+                    "partner_id": partner.id,
+                    "login": partner._website_default_login(),
+                    "company_id": (partner.company_id or self.env.company).id,
+                    "company_ids": [
+                        Command.set([(partner.company_id or self.env.company).id])
+                    ],
+                    "groups_id": [Command.set([portal_group.id])],
+                }
+                for partner in new_partners
+            ]
+        )
+        return users | new_users
+
+    def _website_default_login(self):
+        self.ensure_one()
+        return (self.username or self.email_normalized).lower()
+
+    def _website_login_collisions(self):
+        """{partner id: login} for contacts without a portal user whose login would
+        be another user's already (one query)."""
+        without_user = self.filtered(lambda partner: not partner.website_user_id)
+        login_by_partner = {
+            partner.id: partner._website_default_login() for partner in without_user
+        }
+        if not login_by_partner:
+            return {}
+        taken = set(
+            self.env["res.users"]
+            .sudo()  # logins of every user, archived ones included
+            .with_context(active_test=False)
+            .search([("login", "in", list(login_by_partner.values()))])
+            .mapped("login")
+        )
+        return {
+            partner_id: login
+            for partner_id, login in login_by_partner.items()
+            if login in taken
+        }
+
+    def _issue_website_temporary_passwords(self):
+        """The one door through which contacts receive a temporary password.
+
+        Creates the missing portal users, replaces any password they had (ending
+        their sessions) and turns Allow Login on.
+
+        :returns: {partner id: clear password}, for the caller's mail only.
+        """
+        if not self:
+            return {}
+        refusals = self._website_login_refusals()
+        if refusals:
+            raise UserError(
+                "\n".join(
+                    f"{partner.display_name}: {message}"
+                    for partner, message in zip(
+                        self.browse(refusals), refusals.values(), strict=True
+                    )
+                )
+            )
+        users = self._website_portal_users()
+        passwords_by_user, expires_at = self.env[
+            "res.users.temporary.password"
+        ]._replace_for_users(users)
+        users._clear_own_password()
+        # sudo: state and expiry are written by the addon only (SYSTEM_FIELDS)
+        self.sudo().write(
+            {
+                "allow_login": True,
+                "website_access_state": "invited",
+                "website_password_expires": expires_at,
+            }
+        )
+        return {user.partner_id.id: passwords_by_user[user.id] for user in users}
+
+    def _set_website_access_state(self, state):
+        values = {"website_access_state": state}
+        if state in ("none", "active"):
+            values["website_password_expires"] = False
+        self.sudo().write(values)  # SYSTEM_FIELDS
+
+    @api.model
+    def _mark_expired_website_invites(self):
+        """Shows "Invite expired" once the temporary password has lapsed; login and
+        eligibility read the expiry itself, this only keeps the state in step."""
+        expired = self.sudo().search(
+            [
+                ("website_access_state", "=", "invited"),
+                ("website_password_expires", "<=", fields.Datetime.now()),
+            ]
+        )
+        expired.write({"website_access_state": "expired"})
+        return expired
+
+    # --------------------------------------------------------------------- mails
+
+    def _website_password_mail_values(self, template, passwords=None, expires_at=None):
+        """Render ``template`` for each contact, in its language, in batch.
+
+        :param passwords: {partner id: clear password}; without it, the mails keep
+            the placeholder (for review before any password exists).
+        :param expires_at: the expiry the mail announces (default: if issued now)
+        :returns: {partner id: values for mail.mail}
+        """
+        if expires_at is None:
+            expires_at = (
+                fields.Datetime.now()
+                + self.env["res.users.temporary.password"]._validity()
+            )
+        rendered = template.with_context(
+            website_password=PASSWORD_PLACEHOLDER,
+            website_password_expires=expires_at,
+        )._generate_template(
+            self.ids,
+            (
+                "subject",
+                "body_html",
+                "email_from",
+                "email_to",
+                "reply_to",
+                "auto_delete",
+            ),
+        )
+        values_by_partner = {}
+        for partner in self:
+            values = rendered[partner.id]
+            body = values.get("body_html") or ""
+            if passwords is not None:
+                body = body.replace(PASSWORD_PLACEHOLDER, passwords[partner.id])
+            values_by_partner[partner.id] = {
+                "subject": values.get("subject"),
+                "body_html": body,
+                "email_from": values.get("email_from"),
+                "email_to": values.get("email_to") or partner.email_formatted,
+                "reply_to": values.get("reply_to"),
+                # not linked to the contact: a queued mail holding a password stays
+                # out of the chatter and of what document access would let one read
+                "message_type": "user_notification",
+                "auto_delete": True,
+            }
+        return values_by_partner
+
+    @api.model
+    def _website_mail_template(self, xmlid):
+        return self.env.ref(xmlid).sudo()  # rendering: managers need no template rights
+
+    def _post_website_password_note(self, expires_at):
+        for partner in self:
+            partner.message_post(
+                body=self.env._(
+                    "Password mail sent to %(email)s by %(user)s, valid until "
+                    "%(expiry)s.",
+                    email=partner.email,
+                    user=self.env.user.name,
+                    expiry=tools.format_datetime(
+                        self.env, expires_at, tz=self.env.user.tz
+                    ),
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+
+    # ------------------------------------------------------------------- actions
+
+    def action_random_password_mail(self):
+        """The "Random Password Mail" button and Action menu entry."""
+        return self.env["random.password.mail"]._open_for(self)
+
+    @api.model
+    def _cron_send_bulk_website_invite(self):
+        """Entry point of the scheduled action "Send Bulk Website Invite"."""
+        return self.env["website.invite.run"].action_start()

@@ -1,0 +1,167 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, models, tools
+from odoo.exceptions import AccessDenied, ValidationError
+from odoo.osv import expression
+from odoo.tools import SQL
+
+
+class ResUsers(models.Model):
+    _inherit = "res.users"
+
+    # ------------------------------------------------------------------- login
+
+    @api.model
+    def _get_login_domain(self, login):
+        domain = super()._get_login_domain(login)
+        if not isinstance(login, str) or "\x00" in login:
+            # PostgreSQL refuses NUL in text: refuse like an unknown login, not a crash
+            return [("id", "=", 0)]
+        if self.sudo().search_count(domain, limit=1):
+            return domain  # Odoo's exact login first: internal users are untouched
+        user_id = self._website_login_user_id(login)
+        return expression.OR([domain, [("id", "=", user_id)]]) if user_id else domain
+
+    @api.model
+    def _website_login_user_id(self, login):
+        """The portal user a contact means by ``login``: its username or its email,
+        in any case and with surrounding spaces; an email shared by more than one
+        login-enabled user means nobody."""
+        typed = login.strip().lower()
+        if not typed or len(typed) > 254:
+            return False
+        self.env.cr.execute(
+            SQL(
+                """SELECT u.id FROM res_users u
+                     JOIN res_partner p ON p.id = u.partner_id
+                    WHERE lower(p.username) = %s AND u.share AND u.active LIMIT 1""",
+                typed,
+            )
+        )
+        if row := self.env.cr.fetchone():
+            return row[0]
+        email = tools.email_normalize(typed, strict=True)
+        if not email:
+            return False
+        self.env.cr.execute(
+            SQL(
+                """SELECT u.id, u.share FROM res_users u
+                     JOIN res_partner p ON p.id = u.partner_id
+                    WHERE p.email_normalized = %s AND u.active
+                      AND (NOT u.share OR p.allow_login)
+                    LIMIT 2""",
+                email,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        return rows[0][0] if len(rows) == 1 and rows[0][1] else False
+
+    def _check_credentials(self, credential, env):
+        try:
+            auth_info = super()._check_credentials(credential, env)
+        except AccessDenied:
+            # Temporary passwords open browser sessions only, which ir_http.py then
+            # keeps on /my/security until the user sets a password of their own.
+            if not (
+                credential.get("type") == "password"
+                and env.get("interactive")
+                and self.env["res.users.temporary.password"]._check_password(
+                    self.env.user, credential.get("password")
+                )
+            ):
+                raise
+            auth_info = {
+                "uid": self.env.user.id,
+                "auth_method": "password",
+                "mfa": "default",
+            }
+        self.env.user._check_website_login_allowed()
+        return auth_info
+
+    def _check_website_login_allowed(self):
+        """Allow Login gate of portal users: refused exactly like a wrong password."""
+        self.ensure_one()
+        if not self.share:
+            return
+        # sudo: the contact's flags are read before any session exists
+        partner = self.sudo().partner_id
+        if not (
+            partner.allow_login
+            and partner.active
+            and partner.commercial_partner_id.active
+        ):
+            raise AccessDenied()
+
+    def _website_must_change_password(self):
+        """Logged in with a temporary password that has not been replaced yet."""
+        self.ensure_one()
+        return bool(
+            self.share
+            and self.env["res.users.temporary.password"]
+            .sudo()
+            .search_count([("user_id", "=", self.id)], limit=1)
+        )
+
+    # --------------------------------------------------------------- passwords
+
+    def _clear_own_password(self):
+        """Forget the users' own passwords: a temporary one replaces them. The
+        session token hashes the password column, so open sessions end too."""
+        if not self:
+            return
+        self.env.cr.execute(
+            SQL("UPDATE res_users SET password = NULL WHERE id IN %s", tuple(self.ids))
+        )
+        self.invalidate_recordset(["password"])
+        self.env.registry.clear_cache()  # res.users.check caches (uid, password)
+
+    def _set_password(self):
+        result = super()._set_password()
+        portal_users = self.filtered("share")
+        if portal_users:
+            self.env["res.users.temporary.password"].sudo().search(
+                [("user_id", "in", portal_users.ids)]
+            ).unlink()
+            portal_users.partner_id._set_website_access_state("active")
+        return result
+
+    # ----------------------------------------------------------------- creation
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        users = super().create(vals_list)
+        # a portal user made by any path (portal wizard, signup, this addon) may log in
+        portal_partners = users.filtered("share").partner_id.sudo()
+        portal_partners.filtered(lambda partner: not partner.allow_login).write(
+            {"allow_login": True}
+        )
+        return users
+
+    @api.model
+    def _signup_create_user(self, values):
+        user = super()._signup_create_user(values)
+        # sudo: the visitor signing up has no rights on contacts
+        user.partner_id.sudo().write({"website_enabled": True, "allow_login": True})
+        return user
+
+    @api.constrains("login")
+    def _check_login_not_a_username(self):
+        """A login may not be another contact's username: login by username would
+        become ambiguous."""
+        self.env["res.partner"].flush_model(["username"])
+        self.flush_recordset(["login", "partner_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT u.login FROM res_users u
+                     JOIN res_partner p
+                       ON lower(p.username) = lower(u.login) AND p.id != u.partner_id
+                    WHERE u.id IN %s LIMIT 1""",
+                tuple(self.ids),
+            )
+        )
+        if row := self.env.cr.fetchone():
+            raise ValidationError(
+                self.env._(
+                    "The login %(login)s is already the username of another contact.",
+                    login=row[0],
+                )
+            )

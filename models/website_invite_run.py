@@ -1,0 +1,203 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+MANAGER_GROUP = "partner_website_login.group_website_login_manager"
+INVITE_TEMPLATE = "partner_website_login.mail_template_website_invite"
+WORKER_CRON = "partner_website_login.ir_cron_process_website_invite_batches"
+DEFAULT_BATCH_SIZE = 500
+# Reasons counted at the start of a run, among the Website Enabled contacts.
+SKIP_REASONS = (
+    "contact_archived",
+    "company_archived",
+    "invalid_email",
+    "internal_user",
+    "no_username",
+    "login_disabled",
+    "already_active",
+    "invite_pending",
+)
+
+
+class WebsiteInviteRun(models.Model):
+    """One run of "Send Bulk Website Invite": the work it does and what came of it.
+
+    The scheduled action, its "Run Manually" and the Settings button only open a run;
+    the worker job (always active, woken by a trigger) invites in committed batches,
+    so no browser request waits and an inactive schedule still gets its run done.
+    """
+
+    _name = "website.invite.run"
+    _description = "Bulk website invite run"
+    _order = "id desc"
+
+    name = fields.Char(compute="_compute_name")
+    state = fields.Selection(
+        [("running", "Running"), ("done", "Done")],
+        default="running",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    started_at = fields.Datetime(default=fields.Datetime.now, readonly=True)
+    ended_at = fields.Datetime(readonly=True)
+    started_by_id = fields.Many2one(
+        "res.users", default=lambda self: self.env.user, readonly=True
+    )
+    eligible_count = fields.Integer(string="Eligible", readonly=True)
+    invited_count = fields.Integer(string="Invited", readonly=True)
+    failed_count = fields.Integer(string="Failed", readonly=True)
+    failure_details = fields.Text(readonly=True)
+    # resumption point: contacts are invited in id order, each batch committed with it
+    last_partner_id = fields.Integer(readonly=True)
+    skipped_contact_archived = fields.Integer(string="Contact archived", readonly=True)
+    skipped_company_archived = fields.Integer(string="Company archived", readonly=True)
+    skipped_invalid_email = fields.Integer(string="No valid email", readonly=True)
+    skipped_internal_user = fields.Integer(string="Internal user", readonly=True)
+    skipped_no_username = fields.Integer(string="No username", readonly=True)
+    skipped_login_disabled = fields.Integer(string="Allow Login off", readonly=True)
+    skipped_already_active = fields.Integer(string="Already active", readonly=True)
+    skipped_invite_pending = fields.Integer(string="Invite pending", readonly=True)
+
+    @api.depends("started_at")
+    def _compute_name(self):
+        for run in self:
+            run.name = self.env._(
+                "Bulk website invite of %(date)s", date=run.started_at
+            )
+
+    # ------------------------------------------------------------------ start
+
+    @api.model
+    def action_start(self):
+        """Open a run (or keep the one under way) and wake the worker job."""
+        if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
+            raise AccessError(
+                self.env._("Only Website Login managers may send the invite.")
+            )
+        # sudo: runs are written by the addon only; managers merely read them
+        run = self.sudo().search([("state", "=", "running")], limit=1)
+        if not run:
+            run = self.sudo().create(self._count_contacts())
+        self.env.ref(WORKER_CRON).sudo()._trigger()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Send Bulk Website Invite"),
+                "message": self.env._(
+                    "%(count)s contacts will be invited in the background; the run "
+                    "record shows the outcome.",
+                    count=run.eligible_count,
+                ),
+                "type": "info",
+                "sticky": False,
+            },
+        }
+
+    @api.model
+    def _count_contacts(self):
+        partners = self.env["res.partner"].with_context(active_test=False)
+        partners._mark_expired_website_invites()
+        population = [("website_enabled", "=", True)]
+        counts = {}
+        for reason, _message, domain in partners._website_login_rules(bulk=True):
+            if reason in SKIP_REASONS:
+                counts[f"skipped_{reason}"] = partners.search_count(
+                    population + ["!"] + domain
+                )
+            population = population + domain
+        counts["eligible_count"] = partners.search_count(population)
+        return counts
+
+    # ------------------------------------------------------------------ batches
+
+    @api.model
+    def _cron_process_batch(self):
+        """One committed batch of the open run; ir.cron calls again while any remain."""
+        run = self.search([("state", "=", "running")], order="id", limit=1)
+        if not run or not run._lock():
+            return
+        partners = self.env["res.partner"]
+        partners._mark_expired_website_invites()
+        size = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("partner_website_login.invite_batch_size", DEFAULT_BATCH_SIZE)
+        )
+        batch = partners.search(
+            [("id", ">", run.last_partner_id)] + partners._website_invite_domain(),
+            order="id",
+            limit=max(size, 1),
+        )
+        if batch:
+            run._invite(batch)
+        remaining = partners.search_count(
+            [("id", ">", run.last_partner_id)] + partners._website_invite_domain()
+        )
+        if not remaining:
+            run.write({"state": "done", "ended_at": fields.Datetime.now()})
+        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
+
+    def _lock(self):
+        """Only one worker at a time on a run (two Odoo servers, one database)."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM website_invite_run WHERE id = %s "
+                "FOR NO KEY UPDATE SKIP LOCKED",
+                self.id,
+            )
+        )
+        return bool(self.env.cr.fetchone())
+
+    def _invite(self, partners):
+        """Issue passwords to ``partners`` and queue their mails, all in one
+        transaction: committed together or not at all."""
+        self.ensure_one()
+        collisions = partners._website_login_collisions()
+        to_invite = partners.filtered(lambda partner: partner.id not in collisions)
+        passwords = to_invite._issue_website_temporary_passwords()
+        template = partners._website_mail_template(INVITE_TEMPLATE)
+        values_by_partner = to_invite._website_password_mail_values(
+            template, passwords, to_invite[:1].website_password_expires
+        )
+        mails = self.env["mail.mail"].sudo().create(list(values_by_partner.values()))
+        self.env["res.users.temporary.password"]._link_mails(
+            dict(zip(values_by_partner, mails.ids, strict=True)), self
+        )
+        values = {
+            "invited_count": self.invited_count + len(to_invite),
+            "last_partner_id": max(partners.ids),
+        }
+        if collisions:
+            values["failed_count"] = self.failed_count + len(collisions)
+            values["failure_details"] = self._append_failure(
+                self.env._(
+                    "login already used by another user: %(logins)s",
+                    logins=", ".join(collisions.values()),
+                )
+            )
+        self.write(values)
+        # deliver within minutes, not at the mail queue's next hourly run
+        self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
+        _logger.info("Bulk website invite: %s contacts invited", len(to_invite))
+
+    def _append_failure(self, text):
+        return "\n".join(filter(None, [self.failure_details, text]))
+
+    def _record_failures(self, credentials, reason):
+        self.ensure_one()
+        self.sudo().write(
+            {
+                "failed_count": self.failed_count + len(credentials),
+                "failure_details": self._append_failure(
+                    f"{', '.join(credentials.user_id.partner_id.mapped('name'))}: "
+                    f"{reason}"
+                ),
+            }
+        )

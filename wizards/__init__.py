@@ -1,0 +1,1 @@
+from . import random_password_mail

@@ -1,0 +1,217 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+import smtplib
+
+from odoo import api, fields, models, tools
+from odoo.addons.base.models.ir_mail_server import MailDeliveryException
+from odoo.exceptions import AccessError, UserError
+
+from ..models.res_partner import MANAGER_GROUP, PASSWORD_PLACEHOLDER
+
+_logger = logging.getLogger(__name__)
+
+TEMPLATE = "partner_website_login.mail_template_random_password"
+
+
+class RandomPasswordMail(models.TransientModel):
+    """The review window of "Random Password Mail": one contact (the mail, editable,
+    before any password exists) or several (who receives one, who is skipped)."""
+
+    _name = "random.password.mail"
+    _description = "Random Password Mail"
+
+    partner_ids = fields.Many2many("res.partner", string="Contacts", readonly=True)
+    recipient_ids = fields.Many2many(
+        "res.partner",
+        "random_password_mail_recipient_rel",
+        string="Recipients",
+        readonly=True,
+    )
+    recipient_count = fields.Integer(compute="_compute_recipient_count")
+    skipped_summary = fields.Text(string="Skipped", readonly=True)
+    email_from = fields.Char(string="From", readonly=True)
+    email_to = fields.Char(string="To", readonly=True)
+    subject = fields.Char()
+    body = fields.Html(sanitize_style=True)
+    turns_on_login = fields.Boolean(readonly=True)
+    is_single = fields.Boolean(readonly=True)
+
+    @api.depends("recipient_ids")
+    def _compute_recipient_count(self):
+        for wizard in self:
+            wizard.recipient_count = len(wizard.recipient_ids)
+
+    # ------------------------------------------------------------------ opening
+
+    @api.model
+    def _check_sender(self):
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only Website Login managers may send password mails.")
+            )
+        if not self.env.user.email:
+            raise UserError(
+                self.env._(
+                    "Your user has no email address to send from: add one in your "
+                    "preferences."
+                )
+            )
+        # sudo: counting mail servers needs no more than knowing one exists
+        if not self.env["ir.mail_server"].sudo().search_count(
+            [], limit=1
+        ) and not tools.config.get("smtp_server"):
+            raise UserError(
+                self.env._(
+                    "No outgoing mail server is configured: add one in Settings > "
+                    "Technical > Outgoing Mail Servers."
+                )
+            )
+
+    @api.model
+    def _open_for(self, partners):
+        self._check_sender()
+        partners = partners.filtered("id")
+        if not partners:
+            raise UserError(self.env._("Save the contact first."))
+        refusals = partners._website_login_refusals()
+        if len(partners) == 1:
+            if refusals:
+                raise UserError(refusals[partners.id])
+            wizard = self.create(self._single_values(partners))
+        else:
+            wizard = self.create(
+                {
+                    "partner_ids": partners.ids,
+                    "recipient_ids": (partners - partners.browse(refusals)).ids,
+                    "skipped_summary": "\n".join(
+                        f"{partner.display_name}: {refusals[partner.id]}"
+                        for partner in partners.browse(refusals)
+                    ),
+                    "is_single": False,
+                }
+            )
+        send_now = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("partner_website_login.send_without_review")
+        )
+        if send_now and wizard.is_single:
+            return wizard.action_send()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Random Password Mail"),
+            "res_model": self._name,
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    @api.model
+    def _single_values(self, partner):
+        template = partner._website_mail_template(TEMPLATE)
+        values = partner._website_password_mail_values(template)[partner.id]
+        return {
+            "partner_ids": partner.ids,
+            "recipient_ids": partner.ids,
+            "email_from": values["email_from"],
+            "email_to": values["email_to"],
+            "subject": values["subject"],
+            "body": values["body_html"],
+            "turns_on_login": not partner.allow_login,
+            "is_single": True,
+        }
+
+    # ------------------------------------------------------------------ sending
+
+    def action_send(self):
+        self.ensure_one()
+        self._check_sender()
+        if self.is_single:
+            partner = self.recipient_ids
+            if refusals := partner._website_login_refusals():
+                raise UserError(refusals[partner.id])
+            if PASSWORD_PLACEHOLDER not in (self.body or ""):
+                raise UserError(
+                    self.env._(
+                        "Keep %(placeholder)s in the message: the password takes its "
+                        "place when the mail is sent.",
+                        placeholder=PASSWORD_PLACEHOLDER,
+                    )
+                )
+            self._send_password_mail(
+                partner,
+                {
+                    "subject": self.subject,
+                    "body_html": self.body,
+                    "email_from": self.email_from,
+                    "email_to": self.email_to,
+                    "message_type": "user_notification",
+                    "auto_delete": True,
+                },
+            )
+            message = self.env._(
+                "Password mail sent to %(email)s.", email=partner.email
+            )
+        else:
+            partners = self.recipient_ids - self.recipient_ids.browse(
+                self.recipient_ids._website_login_refusals()
+            )
+            template = partners._website_mail_template(TEMPLATE)
+            values_by_partner = partners._website_password_mail_values(template)
+            failures = []
+            for partner in partners:
+                try:
+                    self._send_password_mail(partner, values_by_partner[partner.id])
+                except UserError as error:
+                    failures.append(f"{partner.display_name}: {error}")
+            message = self.env._(
+                "%(sent)s password mails sent, %(skipped)s contacts skipped.",
+                sent=len(partners) - len(failures),
+                skipped=len(self.partner_ids) - len(partners),
+            )
+            if failures:
+                raise UserError("\n".join([message, *failures]))
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Random Password Mail"),
+                "message": message,
+                "type": "success",
+                "sticky": False,
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    @api.model
+    def _send_password_mail(self, partner, mail_values):
+        """Issue the password and deliver its mail at once: both or neither."""
+        try:
+            with self.env.cr.savepoint():
+                password = partner._issue_website_temporary_passwords()[partner.id]
+                mail = (
+                    self.env["mail.mail"]
+                    .sudo()  # managers have no rights on mail.mail
+                    .create(
+                        dict(
+                            mail_values,
+                            body_html=mail_values["body_html"].replace(
+                                PASSWORD_PLACEHOLDER, password
+                            ),
+                        )
+                    )
+                )
+                partner._post_website_password_note(partner.website_password_expires)
+                mail.send(raise_exception=True)
+                if mail.exists():
+                    # auto_delete drops a sent mail: one still here was not delivered
+                    raise MailDeliveryException(mail.failure_reason or mail.state)
+        except (MailDeliveryException, smtplib.SMTPException, OSError) as error:
+            _logger.info("Password mail to partner %s not delivered", partner.id)
+            raise UserError(
+                self.env._(
+                    "The mail server did not deliver the password mail; no password "
+                    "was issued. The server said: %(error)s",
+                    error="; ".join(str(arg) for arg in error.args),
+                )
+            ) from error
