@@ -1,0 +1,8 @@
+from . import (
+    test_access_rights,
+    test_bulk_invite,
+    test_login,
+    test_random_password_mail,
+    test_temporary_password,
+    test_username,
+)

@@ -1,0 +1,129 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Helpers shared by the tests: contacts, users, and a real local SMTP server."""
+
+import contextlib
+import email
+import email.policy
+import re
+import socket
+import threading
+
+from aiosmtpd.controller import Controller
+
+import odoo.modules.module
+from odoo.tests import new_test_user
+
+MANAGER_GROUP = "partner_website_login.group_website_login_manager"
+PASSWORD_IN_MAIL = re.compile(r"Temporary password: <strong>([^<]+)</strong>")
+
+
+class RecordingHandler:
+    """An SMTP server's handler: keeps each message, or refuses it with a 550."""
+
+    def __init__(self, refuse=False):
+        self.refuse = refuse
+        self.messages = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse:
+            return "550 5.7.1 Mailbox unavailable for this test"
+        message = email.message_from_bytes(
+            envelope.content, policy=email.policy.default
+        )
+        with self.lock:
+            self.messages.append(message)
+        return "250 OK"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def smtp_server(env, refuse=False, reachable=True):
+    """A real SMTP server on 127.0.0.1 as the database's outgoing mail server.
+
+    Odoo skips SMTP while a test runs (``odoo.modules.module.current_test``): that
+    switch is lifted inside this block, so mails really travel over SMTP.
+    """
+    port = free_port()
+    handler = RecordingHandler(refuse=refuse)
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    if reachable:
+        controller.start()
+    env["ir.mail_server"].search([]).active = False
+    env["ir.mail_server"].create(
+        {
+            "name": "test SMTP on 127.0.0.1",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_encryption": "none",
+        }
+    )
+    current_test = odoo.modules.module.current_test
+    odoo.modules.module.current_test = None
+    try:
+        yield handler
+    finally:
+        odoo.modules.module.current_test = current_test
+        if reachable:
+            controller.stop()
+
+
+def message_html(message):
+    part = message.get_body(preferencelist=("html",))
+    return part.get_content() if part else ""
+
+
+def password_from(message):
+    match = PASSWORD_IN_MAIL.search(message_html(message))
+    return match and match.group(1)
+
+
+class WebsiteLoginCase:
+    """Mixin of record factories for TransactionCase and HttpCase tests."""
+
+    @classmethod
+    def setup_website_login(cls):
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.env["res.partner"].create(
+            {"name": "Retailer Ltd", "is_company": True, "email": "shop@retailer.test"}
+        )
+        cls.manager = new_test_user(
+            cls.env,
+            login="pwl_manager",
+            groups=f"base.group_user,{MANAGER_GROUP}",
+            email="manager@ourcompany.test",
+            name="Morgan Manager",
+        )
+        cls.clerk = new_test_user(
+            cls.env,
+            login="pwl_clerk",
+            groups="base.group_user,base.group_partner_manager",
+            email="clerk@ourcompany.test",
+        )
+
+    @classmethod
+    def make_contact(cls, name="Jane Doe", username="jane.doe", **values):
+        slug = name.lower().replace(" ", ".")
+        return cls.env["res.partner"].create(
+            {
+                "name": name,
+                "parent_id": cls.company.id,
+                "email": f"{slug}@retailer.test",
+                "username": username,
+                "website_enabled": True,
+                "allow_login": True,
+                **values,
+            }
+        )
+
+    @staticmethod
+    def issue(partner):
+        return partner._issue_website_temporary_passwords()[partner.id]
+
+    def set_own_password(self, partner, password):
+        partner.website_user_id.password = password

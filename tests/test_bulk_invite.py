@@ -1,0 +1,301 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import subprocess
+import sys
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo import api
+from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
+from odoo.tools import config, mute_logger
+
+from .common import WebsiteLoginCase, password_from, smtp_server
+
+
+class BulkInviteMixin(WebsiteLoginCase):
+    def run_invite(self):
+        """What the scheduled action and the worker job do, to the end."""
+        self.env["res.partner"]._cron_send_bulk_website_invite()
+        run = self.env["website.invite.run"].search([], limit=1)
+        for _batch in range(100):
+            if run.state == "done":
+                break
+            self.env["website.invite.run"]._cron_process_batch()
+        self.assertEqual(run.state, "done")
+        return run
+
+    def queued_mails_to(self, partners):
+        """Invites only: Odoo sends its own mails too (e.g. "password changed")."""
+        return self.env["mail.mail"].search(
+            [
+                ("email_to", "in", [partner.email_formatted for partner in partners]),
+                ("subject", "=like", "Welcome to the %"),
+            ]
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestBulkInvite(BulkInviteMixin, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_website_login()
+        # contacts of earlier data (demo) must not blur the counts
+        cls.env["res.partner"].with_context(active_test=False).search(
+            [("website_enabled", "=", True)]
+        ).write({"website_enabled": False})
+        cls.ada = cls.make_contact(name="Ada", username="ada")
+        cls.ben = cls.make_contact(name="Ben", username="ben")
+
+    def test_cron_is_installed_inactive_and_named(self):
+        cron = self.env.ref("partner_website_login.ir_cron_send_bulk_website_invite")
+        self.assertEqual(cron.name, "Send Bulk Website Invite")
+        self.assertEqual(cron.model_id.model, "res.partner")
+        self.assertFalse(cron.active)
+        self.assertTrue(
+            self.env.ref(
+                "partner_website_login.ir_cron_process_website_invite_batches"
+            ).active
+        )
+
+    def test_each_eligibility_rule_in_and_out(self):
+        closed = self.env["res.partner"].create(
+            {"name": "Closed Co", "is_company": True}
+        )
+        closed_contact = self.make_contact(
+            name="Cyrus", username="cyrus", parent_id=closed.id
+        )
+        closed.active = False
+        archived = self.make_contact(name="Dee", username="dee")
+        archived.active = False
+        out = {
+            "company archived": closed_contact,
+            "contact archived": archived,
+            "bad email": self.make_contact(
+                name="Eve", username="eve", email="eve-at-x"
+            ),
+            "two emails": self.make_contact(
+                name="Two", username="two", email="a@x.test, b@x.test"
+            ),
+            "website disabled": self.make_contact(
+                name="Gus", username="gus", website_enabled=False
+            ),
+            "no username": self.make_contact(name="Finn", username=False),
+            "allow login off": self.make_contact(
+                name="Hal", username="hal", allow_login=False
+            ),
+        }
+        internal = new_test_user(
+            self.env, login="staff", groups="base.group_user", email="staff@ours.test"
+        )
+        internal.partner_id.write(
+            {"website_enabled": True, "allow_login": True, "username": "staff.member"}
+        )
+        out["internal user"] = internal.partner_id
+        active = self.make_contact(name="Ivy", username="ivy")
+        self.issue(active)
+        active.website_user_id.password = "Ivy-Own-Password-1"
+        out["already active"] = active
+        pending = self.make_contact(name="Jo", username="joanna")
+        self.issue(pending)
+        out["invite pending"] = pending
+
+        run = self.run_invite()
+        self.assertEqual(len(self.queued_mails_to(self.ada | self.ben)), 2)
+        for case, partner in out.items():
+            with self.subTest(case=case):
+                self.assertFalse(self.queued_mails_to(partner))
+        self.assertEqual(run.eligible_count, 2)
+        self.assertEqual(run.invited_count, 2)
+        counts = {
+            "skipped_company_archived": 1,
+            "skipped_contact_archived": 1,
+            "skipped_invalid_email": 2,
+            "skipped_internal_user": 1,
+            "skipped_no_username": 1,
+            "skipped_login_disabled": 1,
+            "skipped_already_active": 1,
+            "skipped_invite_pending": 1,
+        }
+        self.assertEqual({name: run[name] for name in counts}, counts)
+
+    def test_delivered_mail_logs_in_and_a_second_run_sends_nothing(self):
+        self.run_invite()
+        with smtp_server(self.env) as smtp:
+            self.env["mail.mail"].process_email_queue()
+        self.assertEqual(len(smtp.messages), 2)
+        message = next(m for m in smtp.messages if "ada@" in m["To"])
+        self.assertIn(self.env.company.email, message["From"])  # the company's address
+        self.assertFalse(self.queued_mails_to(self.ada | self.ben))  # deleted once sent
+        self.registry["res.users"].authenticate(
+            self.env.cr.dbname,
+            {"type": "password", "login": "ada", "password": password_from(message)},
+            {"interactive": True},
+        )
+        self.assertFalse(
+            self.env["mail.message"].search([("body", "ilike", password_from(message))])
+        )
+        second = self.run_invite()
+        self.assertEqual(second.invited_count, 0)
+        self.assertFalse(self.queued_mails_to(self.ada | self.ben))
+
+    def test_an_expired_invite_is_sent_again(self):
+        self.run_invite()
+        expiry = self.ada.website_password_expires
+        self.env["mail.mail"].search([]).unlink()
+        with freeze_time(expiry + timedelta(minutes=1)):
+            run = self.run_invite()
+        self.assertEqual(run.invited_count, 2)
+        self.assertEqual(len(self.queued_mails_to(self.ada | self.ben)), 2)
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_a_failed_delivery_revokes_and_is_sent_again(self):
+        run = self.run_invite()
+        with smtp_server(self.env, refuse=True):
+            self.env["mail.mail"].process_email_queue()
+        self.assertEqual(run.failed_count, 2)
+        self.assertIn("550", run.failure_details)
+        self.assertEqual(self.ada.website_access_state, "none")
+        failed = self.queued_mails_to(self.ada | self.ben)
+        self.assertEqual(set(failed.mapped("state")), {"exception"})
+        for mail in failed:  # kept to show the failure, without the password
+            self.assertIn("password was revoked", mail.body_html)
+            self.assertNotRegex(mail.body_html, "Temporary password: <strong>")
+        self.assertFalse(
+            self.env["res.users.temporary.password"]
+            .sudo()
+            .search([("user_id.partner_id", "in", (self.ada | self.ben).ids)])
+        )
+        again = self.run_invite()
+        self.assertEqual(again.invited_count, 2)
+
+    def test_interrupted_run_resumes_without_duplicates(self):
+        more = self.env["res.partner"]
+        for index in range(5):
+            more |= self.make_contact(name=f"More {index}", username=f"more{index}")
+        self.env["ir.config_parameter"].set_param(
+            "partner_website_login.invite_batch_size", 2
+        )
+        self.env["res.partner"]._cron_send_bulk_website_invite()
+        self.env["website.invite.run"]._cron_process_batch()  # first batch committed
+        # the process dies; an administrator presses "Run Manually" again
+        self.env["res.partner"]._cron_send_bulk_website_invite()
+        self.assertEqual(self.env["website.invite.run"].search_count([]), 1)
+        run = self.run_invite()
+        self.assertEqual(run.invited_count, 7)
+        for partner in self.ada | self.ben | more:
+            self.assertEqual(len(self.queued_mails_to(partner)), 1, partner.name)
+
+    def test_run_manually_and_settings_start_the_same_job(self):
+        cron = self.env.ref("partner_website_login.ir_cron_send_bulk_website_invite")
+        cron.method_direct_trigger()  # inactive: it still opens the run
+        run = self.env["website.invite.run"].search([])
+        self.assertEqual(run.state, "running")
+        self.assertEqual(run.eligible_count, 2)
+        worker = self.env.ref(
+            "partner_website_login.ir_cron_process_website_invite_batches"
+        )
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search([("cron_id", "=", worker.id)]),
+            "the worker job is woken at once",
+        )
+        settings = self.env["res.config.settings"].create({})
+        self.assertEqual(settings.website_invite_eligible_count, 2)
+        settings.action_send_bulk_website_invite()
+        self.assertEqual(self.env["website.invite.run"].search([]), run)
+
+
+@tagged("post_install", "-at_install")
+class TestBulkInviteConcurrency(BulkInviteMixin, TransactionCase):
+    """Two workers on committed data, each with its own database connection."""
+
+    def setUp(self):
+        super().setUp()
+        self.names = [f"Concurrent {index}" for index in range(4)]
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.env.uid, {})
+            env["res.partner"].search([("website_enabled", "=", True)]).write(
+                {"website_enabled": False}
+            )
+            env["res.partner"].create(
+                [
+                    {
+                        "name": name,
+                        "email": f"concurrent{index}@retailer.test",
+                        "username": f"concurrent{index}",
+                        "website_enabled": True,
+                        "allow_login": True,
+                    }
+                    for index, name in enumerate(self.names)
+                ]
+            )
+            env["ir.config_parameter"].set_param(
+                "partner_website_login.invite_batch_size", 2
+            )
+            env["res.partner"]._cron_send_bulk_website_invite()
+        self.addCleanup(self.remove_committed_data)
+
+    def remove_committed_data(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.env.uid, {})
+            partners = (
+                env["res.partner"]
+                .with_context(active_test=False)
+                .search([("name", "in", self.names)])
+            )
+            env["mail.mail"].search([("email_to", "ilike", "concurrent")]).unlink()
+            env["res.users"].with_context(active_test=False).search(
+                [("partner_id", "in", partners.ids)]
+            ).unlink()
+            partners.unlink()
+            env["website.invite.run"].search([]).unlink()
+            env["ir.config_parameter"].set_param(
+                "partner_website_login.invite_batch_size", 500
+            )
+
+    def second_server(self):
+        """Another Odoo process on the same database runs one pass of the worker."""
+        args = [sys.executable, "-c", SECOND_SERVER, "-d", self.env.cr.dbname]
+        args += ["--addons-path", config["addons_path"]]
+        for option in ("db_host", "db_port", "db_user", "db_password"):
+            if config.get(option):
+                args += [f"--{option.replace('_', '-')}", str(config[option])]
+        return subprocess.run(
+            args, capture_output=True, text=True, timeout=120, check=True
+        )
+
+    def test_a_second_server_skips_the_batch_under_way(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.env.uid, {})
+            env["website.invite.run"]._cron_process_batch()  # batch under way
+            output = self.second_server().stdout
+            self.assertIn("invited by the second server: 0", output)
+        # the first server commits; then the job runs to the end
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.env.uid, {})
+            for _batch in range(10):
+                env["website.invite.run"]._cron_process_batch()
+            recipients = (
+                env["mail.mail"]
+                .search([("email_to", "ilike", "concurrent")])
+                .mapped("email_to")
+            )
+            self.assertEqual(len(recipients), 4)
+            self.assertEqual(len(set(recipients)), 4)
+            run = env["website.invite.run"].search([])
+            self.assertEqual((run.invited_count, run.state), (4, "done"))
+
+
+SECOND_SERVER = """
+import sys
+import odoo
+from odoo.tools import config
+config.parse_config(sys.argv[1:])
+from odoo.modules.registry import Registry
+with Registry(config["db_name"]).cursor() as cr:
+    env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+    run = env["website.invite.run"].search([("state", "=", "running")])
+    before = run.invited_count
+    env["website.invite.run"]._cron_process_batch()
+    print("invited by the second server:", run.invited_count - before)
+"""

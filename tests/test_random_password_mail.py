@@ -1,0 +1,181 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import config, mute_logger
+
+from .common import WebsiteLoginCase, message_html, password_from, smtp_server
+
+SEND_LOGGER = "odoo.addons.mail.models.mail_mail"
+
+
+@tagged("post_install", "-at_install")
+class TestRandomPasswordMail(WebsiteLoginCase, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_website_login()
+        cls.jane = cls.make_contact(allow_login=False)
+
+    def open_window(self, partners):
+        action = partners.with_user(self.manager).action_random_password_mail()
+        self.assertEqual(action["res_model"], "random.password.mail")
+        return (
+            self.env["random.password.mail"]
+            .with_user(self.manager)
+            .browse(action["res_id"])
+        )
+
+    def logs_in(self, login, password):
+        try:
+            self.registry["res.users"].authenticate(
+                self.env.cr.dbname,
+                {"type": "password", "login": login, "password": password},
+                {"interactive": True},
+            )
+        except Exception:  # noqa: BLE001 - AccessDenied, whichever the reason
+            return False
+        return True
+
+    def password_left_in_database(self, password):
+        self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT (SELECT count(*) FROM mail_mail WHERE body_html LIKE %(p)s)
+                    + (SELECT count(*) FROM mail_message
+                        WHERE body LIKE %(p)s OR subject LIKE %(p)s)""",
+            {"p": f"%{password}%"},
+        )
+        return self.env.cr.fetchone()[0]
+
+    def test_review_then_send_delivers_one_mail_and_keeps_no_password(self):
+        with smtp_server(self.env) as smtp:
+            window = self.open_window(self.jane)
+            self.assertTrue(window.turns_on_login)
+            self.assertIn("manager@ourcompany.test", window.email_from)
+            self.assertIn("jane.doe@retailer.test", window.email_to)
+            self.assertIn("jane.doe", window.body)  # the login to use
+            self.assertIn("/web/login", window.body)
+            self.assertIn("[[temporary-password]]", window.body)
+            window.body = window.body.replace("Hello", "Dear")  # the operator edits
+            with self.assertLogs("odoo", level="DEBUG") as logs:
+                window.action_send()
+        [message] = smtp.messages
+        self.assertIn("manager@ourcompany.test", message["From"])
+        self.assertIn("jane.doe@retailer.test", message["To"])
+        self.assertIn("Your website login", message["Subject"])
+        self.assertIn("Dear", message_html(message))
+        password = password_from(message)
+        self.assertTrue(password)
+        self.assertTrue(self.jane.allow_login)
+        self.assertEqual(self.jane.website_access_state, "invited")
+        self.assertTrue(self.logs_in("jane.doe", password))
+        self.assertTrue(self.logs_in("jane.doe@retailer.test", password))
+        self.assertFalse(self.password_left_in_database(password))
+        # odoo.sql_db logs every query only at --log-level=debug_sql, mail bodies
+        # included (README, known limits); every other logger is checked
+        self.assertFalse(
+            [
+                line
+                for line in logs.output
+                if password in line and not line.startswith("DEBUG:odoo.sql_db")
+            ]
+        )
+        note = self.jane.message_ids.filtered(lambda m: "Password mail sent" in m.body)
+        self.assertIn("Morgan Manager", note.body)
+        self.assertIn("valid until", note.body)
+
+    def test_each_refusal_says_how_to_fix_it(self):
+        no_mail_manager = new_test_user(
+            self.env,
+            login="pwl_manager_no_mail",
+            groups="base.group_user,partner_website_login.group_website_login_manager",
+        )
+        no_mail_manager.email = False
+        internal = new_test_user(self.env, login="staff", groups="base.group_user")
+        internal.partner_id.email = "staff@ourcompany.test"
+        archived = self.make_contact(name="Gone", username="gone")
+        archived.active = False
+        no_email = self.make_contact(name="No Mail", username="nomail", email=False)
+        partners = self.env["res.partner"]
+        cases = [
+            (partners, self.manager, "Save the contact first"),
+            (no_email, self.manager, "no valid email"),
+            (self.jane, no_mail_manager, "no email address to send from"),
+            (archived, self.manager, "archived"),
+            (internal.partner_id, self.manager, "internal user"),
+        ]
+        with smtp_server(self.env):
+            for partner, user, message in cases:
+                with self.subTest(message=message):
+                    with self.assertRaisesRegex(UserError, message):
+                        partner.with_user(user).action_random_password_mail()
+        self.env["ir.mail_server"].search([]).active = False
+        with patch.dict(config.options, {"smtp_server": ""}):
+            with self.assertRaisesRegex(UserError, "No outgoing mail server"):
+                self.jane.with_user(self.manager).action_random_password_mail()
+
+    def test_only_managers_use_it(self):
+        with self.assertRaises(AccessError):
+            self.jane.with_user(self.clerk).action_random_password_mail()
+        action = self.env.ref(
+            "partner_website_login.action_server_random_password_mail"
+        )
+        self.assertEqual(action.binding_model_id.model, "res.partner")
+        self.assertEqual(
+            action.groups_id,
+            self.env.ref("partner_website_login.group_website_login_manager"),
+        )
+
+    def test_send_without_review_sends_at_once(self):
+        self.env["ir.config_parameter"].set_param(
+            "partner_website_login.send_without_review", "True"
+        )
+        with smtp_server(self.env) as smtp:
+            action = self.jane.with_user(self.manager).action_random_password_mail()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertEqual(len(smtp.messages), 1)
+        self.assertTrue(self.logs_in("jane.doe", password_from(smtp.messages[0])))
+
+    def test_several_contacts_one_mail_each_and_the_skipped_named(self):
+        john = self.make_contact(name="John Roe", username="john.roe")
+        no_email = self.make_contact(name="No Mail", username="nomail", email=False)
+        with smtp_server(self.env) as smtp:
+            window = self.open_window(self.jane | john | no_email)
+            self.assertEqual(window.recipient_count, 2)
+            self.assertIn("No Mail", window.skipped_summary)
+            self.assertIn("no valid email", window.skipped_summary)
+            window.action_send()
+        self.assertEqual(
+            sorted(message["To"].addresses[0].addr_spec for message in smtp.messages),
+            ["jane.doe@retailer.test", "john.roe@retailer.test"],
+        )
+        for message, login in zip(
+            sorted(smtp.messages, key=lambda m: m["To"].addresses[0].addr_spec),
+            ("jane.doe", "john.roe"),
+            strict=True,
+        ):
+            self.assertTrue(self.logs_in(login, password_from(message)))
+
+    def assert_nothing_half_done(self, window, message):
+        credentials = self.env["res.users.temporary.password"].sudo()
+        with mute_logger(SEND_LOGGER), self.assertRaisesRegex(UserError, message):
+            window.action_send()
+        self.assertFalse(
+            credentials.search([("user_id.partner_id", "=", self.jane.id)])
+        )
+        self.assertEqual(self.jane.website_access_state, "none")
+        self.assertFalse(self.jane.allow_login)
+        self.assertFalse(
+            self.env["mail.mail"].search([("email_to", "ilike", "jane.doe")])
+        )
+
+    def test_a_refusing_server_leaves_no_password_and_no_mail(self):
+        with smtp_server(self.env, refuse=True):
+            self.assert_nothing_half_done(self.open_window(self.jane), "550")
+
+    def test_an_unreachable_server_leaves_no_password_and_no_mail(self):
+        with smtp_server(self.env, reachable=False):
+            self.assert_nothing_half_done(
+                self.open_window(self.jane), "Unable to connect"
+            )

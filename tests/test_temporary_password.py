@@ -1,0 +1,169 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from ..models.res_users_temporary_password import (
+    TEMPORARY_PASSWORD_ALPHABET,
+    TEMPORARY_PASSWORD_LENGTH,
+)
+from .common import WebsiteLoginCase
+
+
+@tagged("post_install", "-at_install")
+class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_website_login()
+        cls.jane = cls.make_contact()
+
+    def setUp(self):
+        super().setUp()
+        self.registry._login_failures = None
+        self.addCleanup(setattr, self.registry, "_login_failures", None)
+
+    def post_login(self, login, password):
+        self.url_open("/web/session/logout", allow_redirects=False)
+        page = self.url_open("/web/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        return self.url_open(
+            "/web/login",
+            data={"login": login, "password": password, "csrf_token": csrf},
+            allow_redirects=False,
+        )
+
+    def logs_in(self, login, password):
+        response = self.post_login(login, password)
+        return response.status_code == 303
+
+    def test_issuing_creates_a_portal_user_without_odoo_signup_mail(self):
+        mails_before = self.env["mail.mail"].search_count([])
+        password = self.issue(self.jane)
+        user = self.jane.website_user_id
+        self.assertTrue(user.has_group("base.group_portal"))
+        self.assertEqual(user.login, "jane.doe")
+        self.assertEqual(self.env["mail.mail"].search_count([]), mails_before)
+        self.assertEqual(len(password), TEMPORARY_PASSWORD_LENGTH)
+        self.assertTrue(set(password) <= set(TEMPORARY_PASSWORD_ALPHABET))
+        self.assertNotEqual(password, self.issue(self.jane))
+        self.assertEqual(self.jane.website_access_state, "invited")
+        self.assertTrue(self.jane.allow_login)
+
+    def test_only_a_keyed_hash_is_stored(self):
+        password = self.issue(self.jane)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT password_hash FROM res_users_temporary_password WHERE user_id = %s",
+            [self.jane.website_user_id.id],
+        )
+        [stored] = self.env.cr.fetchone()
+        self.assertNotIn(password, stored)
+        self.assertRegex(stored, r"^[0-9a-f]{64}$")
+        self.env.cr.execute(
+            "SELECT count(*) FROM res_users WHERE password = %s", [password]
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+
+    def test_refuses_internal_users_and_contacts_without_a_valid_email(self):
+        internal = new_test_user(self.env, login="staff", groups="base.group_user")
+        internal.partner_id.email = "staff@ourcompany.test"
+        no_email = self.make_contact(name="No Mail", username="nomail", email=False)
+        two_emails = self.make_contact(
+            name="Two Mails", username="two", email="a@x.test, b@x.test"
+        )
+        for partner, message in (
+            (internal.partner_id, "internal user"),
+            (no_email, "no valid email"),
+            (two_emails, "no valid email"),
+        ):
+            with self.subTest(partner=partner.name):
+                with self.assertRaisesRegex(UserError, message):
+                    partner._issue_website_temporary_passwords()
+
+    def test_a_new_password_replaces_the_previous_one_and_the_own_one(self):
+        first = self.issue(self.jane)
+        self.jane.website_user_id.password = "Own-Password-42!"
+        second = self.issue(self.jane)
+        self.assertFalse(self.logs_in("jane.doe", first))
+        self.assertFalse(self.logs_in("jane.doe", "Own-Password-42!"))
+        self.assertTrue(self.logs_in("jane.doe", second))
+
+    def test_an_expired_password_is_refused_and_shown_expired(self):
+        password = self.issue(self.jane)
+        hours = int(
+            self.env["ir.config_parameter"].get_param(
+                "partner_website_login.temp_password_hours"
+            )
+        )
+        self.assertEqual(hours, 48)
+        expires = self.jane.website_password_expires
+        self.assertAlmostEqual(
+            expires,
+            fields.Datetime.now() + timedelta(hours=48),
+            delta=timedelta(minutes=1),
+        )
+        with freeze_time(expires + timedelta(seconds=1)):
+            self.assertFalse(self.logs_in("jane.doe", password))
+            self.env["res.partner"]._mark_expired_website_invites()
+        self.assertEqual(self.jane.website_access_state, "expired")
+
+    def test_the_validity_setting_is_read(self):
+        self.env["ir.config_parameter"].set_param(
+            "partner_website_login.temp_password_hours", 2
+        )
+        self.issue(self.jane)
+        self.assertAlmostEqual(
+            self.jane.website_password_expires,
+            fields.Datetime.now() + timedelta(hours=2),
+            delta=timedelta(minutes=1),
+        )
+
+    def test_temporary_password_leads_to_my_security_until_changed(self):
+        password = self.issue(self.jane)
+        self.assertTrue(self.logs_in("jane.doe", password))
+        for page in ("/my", "/my/home", "/odoo", "/my/account"):
+            with self.subTest(page=page):
+                response = self.url_open(page)
+                self.assertEqual(urlparse(response.url).path, "/my/security")
+        security = self.url_open("/my/security")
+        self.assertIn("You logged in with a temporary password", security.text)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', security.text).group(1)
+        response = self.url_open(
+            "/my/security",
+            data={
+                "op": "password",
+                "old": password,
+                "new1": "Chosen-By-Jane-7",
+                "new2": "Chosen-By-Jane-7",
+                "csrf_token": csrf,
+            },
+        )
+        self.assertIn("Password Updated", response.text)
+        self.assertEqual(self.url_open("/my", allow_redirects=False).status_code, 200)
+        self.assertEqual(self.jane.website_access_state, "active")
+        self.assertFalse(self.logs_in("jane.doe", password))
+        self.assertTrue(self.logs_in("jane.doe", "Chosen-By-Jane-7"))
+
+    def test_portal_signup_ticks_website_enabled_and_allow_login(self):
+        self.env["ir.config_parameter"].set_param("auth_signup.invitation_scope", "b2c")
+        self.env["res.users"].signup(
+            {
+                "login": "new@visitor.test",
+                "name": "New Visitor",
+                "password": "Visitor-1",
+            }
+        )
+        partner = (
+            self.env["res.users"]
+            .search([("login", "=", "new@visitor.test")])
+            .partner_id
+        )
+        self.assertTrue(partner.website_enabled)
+        self.assertTrue(partner.allow_login)

@@ -1,0 +1,82 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.exceptions import ValidationError
+from odoo.tests import Form, TransactionCase, tagged
+
+from .common import WebsiteLoginCase
+
+
+@tagged("post_install", "-at_install")
+class TestUsername(WebsiteLoginCase, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_website_login()
+
+    def test_spaces_are_stripped_and_empty_means_none(self):
+        contact = self.make_contact(username="  jane.doe  ")
+        self.assertEqual(contact.username, "jane.doe")
+        contact.username = "   "
+        self.assertFalse(contact.username)
+
+    def test_invalid_usernames_are_refused_with_the_value(self):
+        for bad in ("ab", "x" * 65, "jane doe", "jane@doe", "jäne", "<b>x</b>", "a;--"):
+            with self.subTest(username=bad):
+                with self.assertRaisesRegex(ValidationError, "is not valid"):
+                    self.make_contact(username=bad)
+
+    def test_unique_without_regard_to_case_archived_included(self):
+        archived = self.make_contact(name="Old Jane", username="Jane.Doe")
+        archived.active = False
+        with self.assertRaisesRegex(ValidationError, "(?i)jane.doe.*another contact"):
+            self.make_contact(username="jane.doe")
+        other = self.make_contact(name="John", username="john")
+        with self.assertRaisesRegex(ValidationError, "(?i)jane.doe.*another contact"):
+            other.username = "JANE.DOE"
+
+    def test_same_username_twice_in_one_create(self):
+        with self.assertRaisesRegex(ValidationError, "more than one contact"):
+            self.env["res.partner"].create(
+                [
+                    {"name": "A", "username": "same.name"},
+                    {"name": "B", "username": "SAME.name"},
+                ]
+            )
+
+    def test_username_cannot_be_another_users_login(self):
+        with self.assertRaisesRegex(ValidationError, "login of another user"):
+            self.make_contact(username="PWL_Manager")
+
+    def test_login_cannot_be_another_contacts_username(self):
+        self.make_contact(username="jane.doe")
+        with self.assertRaisesRegex(ValidationError, "username of another contact"):
+            self.manager.login = "Jane.Doe"
+
+    def test_import_reports_the_conflict_not_a_database_error(self):
+        self.make_contact(username="jane.doe")
+        result = (
+            self.env["res.partner"]
+            .with_user(self.manager)
+            .load(["name", "username"], [["Imported", "JANE.doe"]])
+        )
+        self.assertFalse(result["ids"])
+        messages = " ".join(message["message"] for message in result["messages"])
+        self.assertIn(
+            "The username jane.doe is already used by another contact", messages
+        )
+        self.assertNotIn("duplicate key", messages)
+
+    def test_changing_the_username_changes_the_portal_login(self):
+        contact = self.make_contact()
+        self.issue(contact)
+        contact.username = "jane.new"
+        self.assertEqual(contact.website_user_id.login, "jane.new")
+
+    def test_website_enabled_ticks_allow_login_in_the_form(self):
+        form = Form(self.env["res.partner"].with_user(self.manager))
+        form.name = "Formed"
+        form.website_enabled = True
+        self.assertTrue(form.allow_login)
+        form.allow_login = False  # stays independently editable
+        contact = form.save()
+        self.assertTrue(contact.website_enabled)
+        self.assertFalse(contact.allow_login)
