@@ -1,6 +1,7 @@
 from . import (
     ir_http,
     mail_mail,
+    mail_render_mixin,
     res_config_settings,
     res_partner,
     res_users,

@@ -186,6 +186,26 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         for partner in self.ada | self.ben | more:
             self.assertEqual(len(self.queued_mails_to(partner)), 1, partner.name)
 
+    def test_batch_rendering_matches_odoos_own(self):
+        """The invite compiles the template once for a batch: what each contact
+        reads is what Odoo's per-record rendering gives."""
+        self.ben.lang = "fr_FR" if self.env["res.lang"]._lang_get("fr_FR") else False
+        template = self.env.ref("partner_website_login.mail_template_website_invite")
+        partners = self.ada | self.ben
+        batch = partners._website_password_mail_values(template)
+        for partner in partners:
+            alone = partner._website_password_mail_values(template)[partner.id]
+            self.assertEqual(batch[partner.id], alone)
+            self.assertIn(partner.name, batch[partner.id]["body_html"])
+            self.assertIn(partner.username, batch[partner.id]["body_html"])
+
+    def test_portal_access_is_noted_in_the_chatter(self):
+        self.run_invite()
+        note = self.ada.message_ids.filtered(
+            lambda message: "Portal Access Granted" in message.body
+        )
+        self.assertEqual(len(note), 1)
+
     def test_run_manually_and_settings_start_the_same_job(self):
         cron = self.env.ref("partner_website_login.ir_cron_send_bulk_website_invite")
         cron.method_direct_trigger()  # inactive: it still opens the run
