@@ -7,10 +7,12 @@ import email.policy
 import re
 import socket
 import threading
+import types
+from unittest.mock import patch
 
 from aiosmtpd.controller import Controller
 
-import odoo.modules.module
+from odoo.addons.base.models import ir_mail_server
 from odoo.tests import new_test_user
 
 MANAGER_GROUP = "partner_website_login.group_website_login_manager"
@@ -46,8 +48,9 @@ def free_port():
 def smtp_server(env, refuse=False, reachable=True):
     """A real SMTP server on 127.0.0.1 as the database's outgoing mail server.
 
-    Odoo skips SMTP while a test runs (``odoo.modules.module.current_test``): that
-    switch is lifted inside this block, so mails really travel over SMTP.
+    ir.mail_server skips SMTP while a test runs (``current_test``): inside this block
+    it sees no test, so mails really travel over SMTP. Only ir.mail_server's view
+    is changed, so that an HttpCase's browser keeps using the test cursor.
     """
     port = free_port()
     handler = RecordingHandler(refuse=refuse)
@@ -63,12 +66,11 @@ def smtp_server(env, refuse=False, reachable=True):
             "smtp_encryption": "none",
         }
     )
-    current_test = odoo.modules.module.current_test
-    odoo.modules.module.current_test = None
+    no_test = types.SimpleNamespace(module=types.SimpleNamespace(current_test=None))
     try:
-        yield handler
+        with patch.object(ir_mail_server, "modules", no_test):
+            yield handler
     finally:
-        odoo.modules.module.current_test = current_test
         if reachable:
             controller.stop()
 
