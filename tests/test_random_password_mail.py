@@ -157,6 +157,28 @@ class TestRandomPasswordMail(WebsiteLoginCase, HttpCase):
         ):
             self.assertTrue(self.logs_in(login, password_from(message)))
 
+    @mute_logger(SEND_LOGGER)
+    def test_one_refused_mail_among_several_keeps_the_others_working(self):
+        john = self.make_contact(name="John Roe", username="john.roe")
+        with smtp_server(
+            self.env, refuse_recipients=["john.roe@retailer.test"]
+        ) as smtp:
+            action = self.open_window(self.jane | john).action_send()
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn("John Roe", action["params"]["message"])
+        self.assertIn("550", action["params"]["message"])
+        [message] = smtp.messages
+        self.assertTrue(self.logs_in("jane.doe", password_from(message)))
+        self.assertEqual(john.website_access_state, "none")
+        self.assertFalse(
+            self.env["res.users.temporary.password"]
+            .sudo()
+            .search([("user_id.partner_id", "=", john.id)])
+        )
+        self.assertFalse(
+            self.env["mail.mail"].search([("email_to", "ilike", "john.roe")])
+        )
+
     def assert_nothing_half_done(self, window, message):
         credentials = self.env["res.users.temporary.password"].sudo()
         with mute_logger(SEND_LOGGER), self.assertRaisesRegex(UserError, message):

@@ -170,15 +170,21 @@ class RandomPasswordMail(models.TransientModel):
                 skipped=len(self.partner_ids) - len(partners),
             )
             if failures:
-                raise UserError("\n".join([message, *failures]))
+                # no exception: it would roll back the passwords of mails delivered
+                return self._notification(
+                    "\n".join([message, *failures]), "warning", sticky=True
+                )
+        return self._notification(message, "success")
+
+    def _notification(self, message, kind, sticky=False):
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Random Password Mail"),
                 "message": message,
-                "type": "success",
-                "sticky": False,
+                "type": kind,
+                "sticky": sticky,
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
