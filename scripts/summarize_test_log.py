@@ -9,6 +9,7 @@ import sys
 
 SUMMARY = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 PROBLEM = re.compile(r"^\S+ \S+ \d+ (WARNING|ERROR|CRITICAL) ")
+FAILED_TEST = re.compile(r": (?:FAIL|ERROR): (\S+)")
 
 
 def main(log_path, odoo_exit_code):
@@ -26,8 +27,10 @@ def main(log_path, odoo_exit_code):
     total = max(total, ran)
     for line in problems:
         print(line)
-    bad = failed + errors
-    print(f"tests: {total - bad} passed, {bad} failed")
+    # a test may both fail and error (in its clean-up): count each test once
+    failing = {match.group(1) for line in lines if (match := FAILED_TEST.search(line))}
+    bad = max(len(failing), 1) if failed + errors else 0
+    print(f"tests: {max(total - bad, 0)} passed, {bad} failed")
     if not total:
         print("no test ran: is the addon's tests package imported?")
         return 1

@@ -22,13 +22,14 @@ PASSWORD_IN_MAIL = re.compile(r"Temporary password: <strong>([^<]+)</strong>")
 class RecordingHandler:
     """An SMTP server's handler: keeps each message, or refuses it with a 550."""
 
-    def __init__(self, refuse=False):
+    def __init__(self, refuse=False, refuse_recipients=()):
         self.refuse = refuse
+        self.refuse_recipients = set(refuse_recipients)
         self.messages = []
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
-        if self.refuse:
+        if self.refuse or self.refuse_recipients & set(envelope.rcpt_tos):
             return "550 5.7.1 Mailbox unavailable for this test"
         message = email.message_from_bytes(
             envelope.content, policy=email.policy.default
@@ -45,7 +46,7 @@ def free_port():
 
 
 @contextlib.contextmanager
-def smtp_server(env, refuse=False, reachable=True):
+def smtp_server(env, refuse=False, reachable=True, refuse_recipients=()):
     """A real SMTP server on 127.0.0.1 as the database's outgoing mail server.
 
     ir.mail_server skips SMTP while a test runs (``current_test``): inside this block
@@ -53,7 +54,7 @@ def smtp_server(env, refuse=False, reachable=True):
     is changed, so that an HttpCase's browser keeps using the test cursor.
     """
     port = free_port()
-    handler = RecordingHandler(refuse=refuse)
+    handler = RecordingHandler(refuse=refuse, refuse_recipients=refuse_recipients)
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     if reachable:
         controller.start()

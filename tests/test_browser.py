@@ -1,0 +1,199 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The whole story in headless Chromium, with a screenshot of each step.
+
+Screenshots go to var/screenshots/walkthrough/ in the checkout (or to
+$PARTNER_WEBSITE_LOGIN_SCREENSHOTS), where README.rst says to look.
+"""
+
+import base64
+import json
+import os
+import time
+from pathlib import Path
+
+from odoo.modules.module import get_module_path
+from odoo.tests import HttpCase, tagged
+from odoo.tests.common import ChromeBrowser
+
+from .common import WebsiteLoginCase, password_from, smtp_server
+
+NEW_PASSWORD = "Chosen-By-Ada-2026!"
+
+
+def screenshots_dir():
+    folder = os.environ.get("PARTNER_WEBSITE_LOGIN_SCREENSHOTS") or (
+        Path(get_module_path("partner_website_login")).resolve()
+        / "var"
+        / "screenshots"
+        / "walkthrough"
+    )
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class Walkthrough:
+    """Odoo's headless Chromium, driven step by step: wait for what a person would
+    see, act on it, take a screenshot."""
+
+    def __init__(self, case, folder):
+        self.case = case
+        self.folder = folder
+        self.browser = ChromeBrowser(case)
+        self.stopped = False
+        case.addCleanup(self.stop)
+
+    def stop(self):
+        if not self.stopped:
+            self.stopped = True
+            self.browser.stop()
+
+    def evaluate(self, expression):
+        result = self.browser._websocket_request(
+            "Runtime.evaluate",
+            params={"expression": expression, "awaitPromise": True},
+            timeout=30,
+        )["result"]
+        return result.get("value")
+
+    def open(self, path):
+        self.browser.navigate_to(self.case.base_url() + path, wait_stop=True)
+
+    def wait_for(self, condition, what, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.evaluate(
+                f"(() => {{ try {{ return !!({condition}); }} "
+                "catch (e) { return false; } })()"
+            ):
+                return
+            time.sleep(0.2)
+        self.screenshot("failed")
+        self.case.fail(f"{what}: not seen within {timeout} s (at {self.path()})")
+
+    def wait_for_selector(self, selector, what):
+        self.wait_for(f"document.querySelector({json.dumps(selector)})", what)
+
+    def click(self, selector):
+        self.wait_for_selector(selector, f"{selector} to click")
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+
+    def click_text(self, selector, text):
+        """Click the first ``selector`` element whose text is ``text``."""
+        find = (
+            f"[...document.querySelectorAll({json.dumps(selector)})]"
+            f".find((element) => element.innerText.trim() === {json.dumps(text)})"
+        )
+        self.wait_for(find, f"{text!r} to click")
+        self.evaluate(f"{find}.click()")
+
+    def fill(self, selector, value):
+        self.wait_for_selector(selector, f"{selector} to fill")
+        self.evaluate(
+            f"""(() => {{
+                const input = document.querySelector({json.dumps(selector)});
+                input.value = {json.dumps(value)};
+                input.dispatchEvent(new Event("input", {{bubbles: true}}));
+                input.dispatchEvent(new Event("change", {{bubbles: true}}));
+            }})()"""
+        )
+
+    def path(self):
+        return self.evaluate("location.pathname + location.search")
+
+    def screenshot(self, name):
+        time.sleep(0.3)  # let CSS transitions (tabs, dialogs) end
+        data = self.browser._websocket_request("Page.captureScreenshot", timeout=30)
+        (self.folder / f"{name}.png").write_bytes(base64.b64decode(data["data"]))
+
+
+@tagged("post_install", "-at_install")
+class TestBrowserWalkthrough(WebsiteLoginCase, HttpCase):
+    browser_size = "1280x900"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_website_login()
+        cls.env.ref("base.user_admin").email = "admin@ourcompany.test"
+        cls.ada = cls.make_contact(name="Ada Lovelace", username="ada.l")
+
+    def test_send_a_password_mail_and_log_in_with_it(self):
+        folder = screenshots_dir()
+        for old in folder.glob("*.png"):
+            old.unlink()
+        with smtp_server(self.env) as smtp:
+            admin = Walkthrough(self, folder)
+            self.authenticate("admin", "admin", browser=admin.browser)
+            admin.open(f"/odoo/contacts/{self.ada.id}")
+            admin.wait_for_selector(
+                ".o_form_view button[name='action_random_password_mail']",
+                "the Random Password Mail button",
+            )
+            admin.click_text(".o_notebook .nav-link", "Website Access")
+            admin.wait_for(
+                "document.querySelector('.o_notebook .nav-link.active')"
+                ".innerText.trim() === 'Website Access' && "
+                "document.querySelector(\".o_field_widget[name='username']\")",
+                "the Website Access page",
+            )
+            admin.screenshot("01_contact_form")
+            admin.click(".o_form_view button[name='action_random_password_mail']")
+            admin.wait_for_selector(
+                ".modal button[name='action_send']", "the mail for review"
+            )
+            admin.screenshot("02_review_mail")
+            admin.click(".modal button[name='action_send']")
+            admin.wait_for(
+                "!document.querySelector('.modal') && "
+                "document.body.innerText.includes('Password mail sent')",
+                "the chatter note of the sent mail",
+            )
+            admin.screenshot("03_mail_sent")
+            admin.stop()
+
+        [message] = smtp.messages
+        self.assertIn("ada.lovelace@retailer.test", message["To"])
+        password = password_from(message)
+        self.assertTrue(password)
+
+        contact = Walkthrough(self, folder)
+        self.authenticate(None, None, browser=contact.browser)
+        contact.open("/web/login")
+        contact.fill("input[name='login']", "ada.l")
+        contact.fill("input[name='password']", password)
+        contact.screenshot("04_login")
+        contact.click("form.oe_login_form button[type='submit']")
+        contact.wait_for(
+            "location.pathname === '/my/security'", "the page to set a password"
+        )
+        contact.open("/my/account")  # any portal page leads back there
+        contact.wait_for(
+            "location.pathname === '/my/security' && "
+            "document.querySelector('.alert-warning')",
+            "the notice to set a password",
+        )
+        contact.screenshot("05_must_set_password")
+        contact.fill("input[name='old']", password)
+        contact.fill("input[name='new1']", NEW_PASSWORD)
+        contact.fill("input[name='new2']", NEW_PASSWORD)
+        contact.click("section[name='portal_change_password'] button[type='submit']")
+        contact.wait_for(
+            "document.querySelector('.alert-success') || "
+            "document.querySelector('.alert-danger')",
+            "the answer to the new password",
+        )
+        self.assertFalse(
+            contact.evaluate("!!document.querySelector('.alert-danger')"),
+            contact.evaluate("document.querySelector('.alert-danger').innerText"),
+        )
+        contact.open("/my")
+        contact.wait_for(
+            "location.pathname.startsWith('/my') && "
+            "!location.pathname.startsWith('/my/security') && "
+            "document.querySelector('.o_portal_my_home')",
+            "the portal home page",
+        )
+        contact.screenshot("06_portal_home")
+        self.ada.invalidate_recordset()
+        self.assertEqual(self.ada.website_access_state, "active")
