@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs the addon locally: database partner_website_login_demo with demo data, a mail
+# catcher on 127.0.0.1 as its outgoing mail server, Odoo on http://127.0.0.1:8069.
+# Run again, it reuses the database. Ctrl-C stops everything it started.
+# Environment: DEMO_DB, DEMO_HTTP_PORT (8069), DEMO_SMTP_PORT (2525), PG* for PostgreSQL.
+set -uo pipefail
+# shellcheck source=scripts/common.sh
+source "$(dirname "$0")/common.sh"
+
+DB=${DEMO_DB:-${ADDON}_demo}
+HTTP_PORT=${DEMO_HTTP_PORT:-8069}
+SMTP_PORT=${DEMO_SMTP_PORT:-2525}
+MAIL_DIR="$REPO_ROOT/var/demo-mails"
+
+require_odoo
+require_postgres
+pip_install "aiosmtpd>=1.4"
+link_addon
+
+pids=()
+stop_all() {
+    trap - INT TERM EXIT
+    echo
+    echo "Stopping Odoo and the mail catcher ..."
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$ADDONS_DIR"
+    exit 0
+}
+trap stop_all INT TERM EXIT
+
+python3 - "$HTTP_PORT" "$SMTP_PORT" 2>/dev/null <<'PY' || die "port $HTTP_PORT or $SMTP_PORT on 127.0.0.1 is in use: stop what uses it, or set DEMO_HTTP_PORT / DEMO_SMTP_PORT."
+import socket, sys
+for port in sys.argv[1:]:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do
+        sock.bind(("127.0.0.1", int(port)))
+PY
+
+python3 "$REPO_ROOT/scripts/mail_catcher.py" --port "$SMTP_PORT" --dir "$MAIL_DIR" &
+pids+=($!)
+
+installed=$(python3 - "$DB" "$ADDON" <<'PY'
+import sys, psycopg2
+try:
+    conn = psycopg2.connect(dbname=sys.argv[1])
+except psycopg2.OperationalError:
+    print("no database")
+    sys.exit()
+cr = conn.cursor()
+cr.execute("SELECT state FROM ir_module_module WHERE name = %s", (sys.argv[2],))
+row = cr.fetchone()
+print(row[0] if row else "not installed")
+PY
+)
+if [ "$installed" = installed ]; then
+    echo "== reusing database $DB (updating the addon)"
+    action=(-u "$ADDON")
+else
+    echo "== creating database $DB with demo data (about a minute)"
+    action=(-i "$ADDON")
+fi
+odoo_bin --addons-path="$ADDONS_PATH" -d "$DB" "${action[@]}" \
+    --stop-after-init --log-level=warn || die "Odoo could not install $ADDON into $DB."
+
+# The outgoing mail server is the catcher; links in mails point at this server.
+odoo_bin shell --addons-path="$ADDONS_PATH" -d "$DB" --no-http --log-level=warn \
+    >/dev/null <<PY || die "could not configure the outgoing mail server of $DB."
+server = env["ir.mail_server"].search([("name", "=", "Demo mail catcher")])
+values = {"name": "Demo mail catcher", "smtp_host": "127.0.0.1",
+          "smtp_port": $SMTP_PORT, "smtp_encryption": "none", "sequence": 1}
+server.write(values) if server else server.create(values)
+env["ir.config_parameter"].set_param("web.base.url", "http://127.0.0.1:$HTTP_PORT")
+env.cr.commit()
+PY
+
+cat <<INFO
+
+  Odoo:          http://127.0.0.1:$HTTP_PORT  (login admin, password admin)
+  Try:           Contacts > Ada Eligible > Random Password Mail,
+                 or Settings > Website Login > Send Bulk Website Invite
+  Caught mails:  listed below as they arrive, saved as .eml in $MAIL_DIR
+  Stop:          Ctrl-C
+
+INFO
+# python3 itself in the background (not the odoo_bin function's subshell), so that
+# the pid kept is Odoo's
+python3 -m odoo --addons-path="$ADDONS_PATH" -d "$DB" --db-filter="^$DB\$" \
+    --http-interface=127.0.0.1 --http-port="$HTTP_PORT" --log-level=warn &
+pids+=($!)
+wait -n "${pids[@]}"
