@@ -1,17 +1,63 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import contextvars
+import secrets
+import weakref
+
 from odoo import api, models, tools
 from odoo.exceptions import AccessDenied, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
+# How far the login attempt under way got: _login spends the time of a password hash
+# on a refusal that did not hash (unknown or ambiguous login, a contact without a
+# password of their own), so that refusals cannot tell which logins exist.
+_LOGIN_PROGRESS = contextvars.ContextVar("website_login_progress", default=None)
+
 
 class ResUsers(models.Model):
     _inherit = "res.users"
 
+    # {crypt context: hash of a random password}: Odoo caches its crypt context, so
+    # a decoy is made once per process and settings
+    _website_decoy_hashes = weakref.WeakKeyDictionary()
+
     # ------------------------------------------------------------------- login
+
+    @classmethod
+    def _login(cls, db, credential, user_agent_env):
+        progress = {"crypt_context": None, "hashed": False}
+        token = _LOGIN_PROGRESS.set(progress)
+        try:
+            return super()._login(db, credential, user_agent_env)
+        except AccessDenied:
+            # crypt_context is only set once the login was looked up: a refusal by
+            # the cooldown stays immediate
+            if (
+                progress["crypt_context"]
+                and not progress["hashed"]
+                and credential.get("type") == "password"
+            ):
+                cls._website_spend_hash_time(
+                    progress["crypt_context"], credential.get("password")
+                )
+            raise
+        finally:
+            _LOGIN_PROGRESS.reset(token)
+
+    @classmethod
+    def _website_spend_hash_time(cls, crypt_context, password):
+        """Verify ``password`` against the hash of a random password: as long as
+        checking a real one, and never a match."""
+        decoy = cls._website_decoy_hashes.get(crypt_context)
+        if decoy is None:
+            decoy = crypt_context.hash(secrets.token_urlsafe(32))
+            cls._website_decoy_hashes[crypt_context] = decoy
+        crypt_context.verify(str(password or "-"), decoy)
 
     @api.model
     def _get_login_domain(self, login):
+        if progress := _LOGIN_PROGRESS.get():
+            progress["crypt_context"] = self._crypt_context()
         domain = super()._get_login_domain(login)
         if not isinstance(login, str) or "\x00" in login:
             # PostgreSQL refuses NUL in text: refuse like an unknown login, not a crash
@@ -56,6 +102,10 @@ class ResUsers(models.Model):
         return rows[0][0] if len(rows) == 1 and rows[0][1] else False
 
     def _check_credentials(self, credential, env):
+        if (
+            progress := _LOGIN_PROGRESS.get()
+        ) and self.env.user._website_has_own_password():
+            progress["hashed"] = True  # Odoo's check below runs the password hash
         try:
             auth_info = super()._check_credentials(credential, env)
         except AccessDenied:
@@ -76,6 +126,17 @@ class ResUsers(models.Model):
             }
         self.env.user._check_website_login_allowed()
         return auth_info
+
+    def _website_has_own_password(self):
+        self.ensure_one()
+        self.env.cr.execute(
+            SQL(
+                "SELECT 1 FROM res_users WHERE id = %s AND password IS NOT NULL "
+                "AND password != ''",
+                self.id,
+            )
+        )
+        return bool(self.env.cr.rowcount)
 
     def _check_website_login_allowed(self):
         """Allow Login gate of portal users: refused exactly like a wrong password."""

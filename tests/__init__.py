@@ -3,6 +3,7 @@ from . import (
     test_browser,
     test_bulk_invite,
     test_login,
+    test_login_timing,
     test_random_password_mail,
     test_temporary_password,
     test_username,

@@ -1,0 +1,95 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import statistics
+import time
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import fields
+from odoo.addons.base.models.res_users import Users
+from odoo.exceptions import AccessDenied
+from odoo.tests import HttpCase, tagged
+
+from .common import WebsiteLoginCase
+
+# Odoo's real password hashing, captured before the test framework swaps in a
+# one-round version for speed: the point here is its cost.
+REAL_CRYPT_CONTEXT = Users._crypt_context
+PASSWORD = "Own-Password-42!"
+SAMPLES = 5
+
+
+@tagged("post_install", "-at_install")
+class TestNoTimingOracle(WebsiteLoginCase, HttpCase):
+    """Whatever the reason, a refused login takes the time of a wrong password.
+
+    An HttpCase: its registry runs logins on the test's own transaction."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.startClassPatcher(patch.object(Users, "_crypt_context", REAL_CRYPT_CONTEXT))
+        cls.setup_website_login()
+        cls.jane = cls.make_contact()
+        cls.issue(cls.jane)
+        cls.jane.website_user_id.password = PASSWORD  # hashed at full cost
+        cls.blocked = cls.make_contact(name="Bo Blocked", username="bo.blocked")
+        cls.issue(cls.blocked)
+        cls.blocked.website_user_id.password = PASSWORD
+        cls.blocked.allow_login = False
+        cls.invited = cls.make_contact(name="Ivo Invited", username="ivo.invited")
+        cls.invited_password = cls.issue(cls.invited)
+        cls.expired = cls.make_contact(name="Exa Expired", username="exa.expired")
+        cls.expired_password = cls.issue(cls.expired)
+        cls.env["res.users.temporary.password"].sudo().search(
+            [("user_id", "=", cls.expired.website_user_id.id)]
+        ).expires_at = fields.Datetime.now() - timedelta(hours=1)
+        cls.blocked_invited = cls.make_contact(name="Bea Blocked", username="bea.b")
+        cls.blocked_invited_password = cls.issue(cls.blocked_invited)
+        cls.blocked_invited.allow_login = False
+        for name in ("Twin One", "Twin Two"):
+            twin = cls.make_contact(
+                name=name, username=name.lower().replace(" ", "."), email="twin@x.test"
+            )
+            cls.issue(twin)
+
+    def refusal_seconds(self, login, password):
+        """Median time of a refused interactive login."""
+        durations = []
+        for _sample in range(SAMPLES):
+            started = time.perf_counter()
+            with self.assertRaises(AccessDenied):
+                self.registry["res.users"].authenticate(
+                    self.env.cr.dbname,
+                    {"type": "password", "login": login, "password": password},
+                    {"interactive": True},
+                )
+            durations.append(time.perf_counter() - started)
+        return statistics.median(durations)
+
+    def test_every_refusal_takes_the_time_of_a_wrong_password(self):
+        self.refusal_seconds("nobody.here", "warm-up")  # makes the decoy hash once
+        wrong_password = self.refusal_seconds("jane.doe", "not-the-password")
+        self.assertGreater(wrong_password, 0.05, "Odoo's real hash is in use")
+        self.registry["res.users"].authenticate(  # and Jane exists
+            self.env.cr.dbname,
+            {"type": "password", "login": "jane.doe", "password": PASSWORD},
+            {"interactive": True},
+        )
+        cases = {
+            "unknown username": ("nobody.here", PASSWORD),
+            "unknown email": ("nobody@retailer.test", PASSWORD),
+            "ambiguous email": ("twin@x.test", PASSWORD),
+            "Allow Login off": ("bo.blocked", PASSWORD),
+            "Allow Login off, temporary password": (
+                "bea.b",
+                self.blocked_invited_password,
+            ),
+            "wrong temporary password": ("ivo.invited", "not-the-password"),
+            "expired temporary password": ("exa.expired", self.expired_password),
+        }
+        for case, (login, password) in cases.items():
+            with self.subTest(case=case):
+                seconds = self.refusal_seconds(login, password)
+                # Odoo alone answers these in 1 to 2 ms against 300 ms or so
+                self.assertGreater(seconds, wrong_password * 0.6)
+                self.assertLess(seconds, wrong_password * 1.8)
