@@ -240,10 +240,30 @@ class ResPartner(models.Model):
             self.flush_model(["username"])
             self._check_usernames_available([vals["username"]])
         result = super().write(vals)
+        if ("allow_login" in vals and not vals["allow_login"]) or (
+            "active" in vals and not vals["active"]
+        ):
+            self._website_portal_users_reached().sudo()._end_website_sessions()
         if vals.get("username"):
             # keep the portal user's login in step, so the old username stops working
             self.sudo().website_user_id.write({"login": vals["username"].lower()})
         return result
+
+    def _website_portal_users_reached(self):
+        """Portal users of these contacts, and of the contacts of these companies."""
+        return (
+            self.env["res.users"]
+            .sudo()  # users are found whatever the current user may read
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("share", "=", True),
+                    "|",
+                    ("partner_id", "in", self.ids),
+                    ("partner_id.commercial_partner_id", "in", self.ids),
+                ]
+            )
+        )
 
     # --------------------------------------------------------------- eligibility
 
@@ -439,6 +459,7 @@ class ResPartner(models.Model):
             "res.users.temporary.password"
         ]._replace_for_users(users)
         users._clear_own_password()
+        users._end_website_sessions()  # also those opened with an earlier temporary one
         # sudo: state and expiry are written by the addon only (SYSTEM_FIELDS)
         self.sudo().write(
             {
@@ -541,6 +562,42 @@ class ResPartner(models.Model):
     def action_random_password_mail(self):
         """The "Random Password Mail" button and Action menu entry."""
         return self.env["random.password.mail"]._open_for(self)
+
+    def action_revoke_website_access(self):
+        """The "Revoke Website Access" button and Action menu entry: Allow Login off
+        (which ends open sessions), no temporary password any more, a note."""
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only Website Login managers may revoke website access.")
+            )
+        self.check_access("write")
+        self.write({"allow_login": False})
+        users = self._website_portal_users_reached().filtered(
+            lambda user: user.partner_id in self
+        )
+        self.env["res.users.temporary.password"].sudo().search(
+            [("user_id", "in", users.ids)]
+        )._revoke()
+        for partner in self:
+            partner.message_post(
+                body=self.env._(
+                    "Website access revoked by %(user)s.", user=self.env.user.name
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Revoke Website Access"),
+                "message": self.env._(
+                    "Website access revoked for %(count)s contacts.", count=len(self)
+                ),
+                "type": "success",
+                "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     @api.model
     def _cron_send_bulk_website_invite(self):

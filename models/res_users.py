@@ -3,7 +3,7 @@ import contextvars
 import secrets
 import weakref
 
-from odoo import api, models, tools
+from odoo import api, fields, models, tools
 from odoo.exceptions import AccessDenied, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
@@ -20,6 +20,29 @@ class ResUsers(models.Model):
     # {crypt context: hash of a random password}: Odoo caches its crypt context, so
     # a decoy is made once per process and settings
     _website_decoy_hashes = weakref.WeakKeyDictionary()
+
+    # Part of the session token: raising it ends the user's open sessions.
+    website_session_version = fields.Integer(
+        default=0, readonly=True, copy=False, groups="base.group_system"
+    )
+
+    def _get_session_token_fields(self):
+        return super()._get_session_token_fields() | {"website_session_version"}
+
+    def _end_website_sessions(self):
+        """Every open session of these users is logged out at its next request;
+        other users' sessions are untouched."""
+        if not self:
+            return
+        self.env.cr.execute(
+            SQL(
+                "UPDATE res_users SET website_session_version = "
+                "COALESCE(website_session_version, 0) + 1 WHERE id IN %s",
+                tuple(self.ids),
+            )
+        )
+        self.invalidate_recordset(["website_session_version"])
+        self.env.registry.clear_cache()  # session tokens are cached per session
 
     # ------------------------------------------------------------------- login
 
