@@ -48,6 +48,10 @@ class ResUsers(models.Model):
 
     @classmethod
     def _login(cls, db, credential, user_agent_env):
+        if credential.get("type") == "password" and credential.get("login") is None:
+            # /web/login drops an empty login field, and Odoo would fail on it with
+            # a KeyError (a server error): refuse it like an unknown login instead
+            credential = {**credential, "login": ""}
         progress = {"crypt_context": None, "hashed": False}
         token = _LOGIN_PROGRESS.set(progress)
         try:

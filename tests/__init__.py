@@ -1,5 +1,6 @@
 from . import (
     test_access_rights,
+    test_bad_input,
     test_browser,
     test_bulk_invite,
     test_login,
