@@ -12,9 +12,9 @@ class MailMail(models.Model):
             success_pids, failure_reason=failure_reason, failure_type=failure_type
         )
         if failure_type:
-            # Odoo never retries a failed mail: revoke the password it carried, so the
-            # contact is invited again, and take the password out of the mail, which
-            # stays in the queue (as Odoo keeps failed mails) to show the failure.
+            # Odoo never retries a failed mail: revoke the password or link it
+            # carried, so the contact is invited again, and take it out of the mail,
+            # which stays in the queue (as Odoo keeps failed mails) to show the failure.
             credentials = (
                 self.env["res.users.temporary.password"]
                 .sudo()
@@ -22,8 +22,9 @@ class MailMail(models.Model):
             )
             if credentials:
                 scrubbed = self.env._(
-                    "<p>This mail carried a temporary password. It could not be "
-                    "delivered, so the password was revoked and removed from here.</p>"
+                    "<p>This mail carried a temporary password or a set-password "
+                    "link. It could not be delivered, so it was revoked and removed "
+                    "from here.</p>"
                 )
                 self.sudo().browse(credentials.mapped("mail_id")).write(
                     {"body_html": scrubbed, "body": scrubbed}

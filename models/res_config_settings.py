@@ -10,6 +10,16 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="partner_website_login.temp_password_hours",
         default=48,
     )
+    website_credential_mode = fields.Selection(
+        [
+            ("password", "A temporary password"),
+            ("link", "A one-time link to choose a password"),
+        ],
+        string="Send in mails",
+        config_parameter="partner_website_login.credential_mode",
+        default="password",
+        required=True,
+    )
     website_send_without_review = fields.Boolean(
         string="Send password mails without review",
         config_parameter="partner_website_login.send_without_review",

@@ -1,12 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import re
 
+from markupsafe import escape
+
 from odoo import Command, api, fields, models, tools
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessDenied, AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
 from .mail_render_mixin import COMPILE_ONCE
+from .res_users_temporary_password import LINK_SIGNUP_TYPE
 
 # Letters, digits, "." "_" "-": never "@", so a username can never equal an email.
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")
@@ -15,9 +18,19 @@ MANAGER_GROUP = "partner_website_login.group_website_login_manager"
 MANAGED_FIELDS = {"website_enabled", "username", "allow_login"}
 # Fields only this addon's code writes (in sudo), whatever the caller's rights.
 SYSTEM_FIELDS = {"website_access_state", "website_password_expires"}
-# Stands for the password in a rendered mail until the password exists: the operator
-# reviews the mail with it, and it is replaced only when the mail goes out.
-PASSWORD_PLACEHOLDER = "[[temporary-password]]"
+# Stand for the password, or the set-password link, in a rendered mail until it
+# exists: the operator reviews the mail with it, and it is replaced only when the
+# mail goes out. The template receives it under the key of TEMPLATE_CREDENTIAL_KEYS.
+CREDENTIAL_PLACEHOLDERS = {
+    "password": "[[temporary-password]]",
+    # a link's placeholder sits in an href, which the HTML sanitizer would URL-quote
+    # unless it is a URL; ".invalid" (RFC 2606) leads nowhere should it ever leak
+    "link": "https://set-password-link.invalid",
+}
+TEMPLATE_CREDENTIAL_KEYS = {
+    "password": "website_password",
+    "link": "website_set_password_url",
+}
 
 ACCESS_STATES = [
     ("none", "No access"),
@@ -434,13 +447,14 @@ class ResPartner(models.Model):
             if login in taken
         }
 
-    def _issue_website_temporary_passwords(self):
-        """The one door through which contacts receive a temporary password.
+    def _issue_website_credentials(self, kind="password"):
+        """The one door through which contacts receive a temporary password, or a
+        set-password link (``kind="link"``).
 
-        Creates the missing portal users, replaces any password they had (ending
-        their sessions) and turns Allow Login on.
+        Creates the missing portal users, replaces any password or link they had
+        (ending their sessions) and turns Allow Login on.
 
-        :returns: {partner id: clear password}, for the caller's mail only.
+        :returns: {partner id: clear password or link URL}, for the caller's mail.
         """
         if not self:
             return {}
@@ -455,9 +469,9 @@ class ResPartner(models.Model):
                 )
             )
         users = self._website_portal_users()
-        passwords_by_user, expires_at = self.env[
+        secrets_by_user, expires_at = self.env[
             "res.users.temporary.password"
-        ]._replace_for_users(users)
+        ]._replace_for_users(users, kind)
         users._clear_own_password()
         users._end_website_sessions()  # also those opened with an earlier temporary one
         # sudo: state and expiry are written by the addon only (SYSTEM_FIELDS)
@@ -468,7 +482,7 @@ class ResPartner(models.Model):
                 "website_password_expires": expires_at,
             }
         )
-        return {user.partner_id.id: passwords_by_user[user.id] for user in users}
+        return {user.partner_id.id: secrets_by_user[user.id] for user in users}
 
     def _set_website_access_state(self, state):
         values = {"website_access_state": state}
@@ -491,12 +505,15 @@ class ResPartner(models.Model):
 
     # --------------------------------------------------------------------- mails
 
-    def _website_password_mail_values(self, template, passwords=None, expires_at=None):
+    def _website_password_mail_values(
+        self, template, credentials=None, expires_at=None, kind="password"
+    ):
         """Render ``template`` for each contact, in its language, in batch.
 
-        :param passwords: {partner id: clear password}; without it, the mails keep
-            the placeholder (for review before any password exists).
+        :param credentials: {partner id: clear password or link URL}; without it,
+            the mails keep the placeholder (for review before any secret exists).
         :param expires_at: the expiry the mail announces (default: if issued now)
+        :param kind: what the mails carry, "password" or "link"
         :returns: {partner id: values for mail.mail}
         """
         if expires_at is None:
@@ -504,8 +521,9 @@ class ResPartner(models.Model):
                 fields.Datetime.now()
                 + self.env["res.users.temporary.password"]._validity()
             )
+        placeholder = CREDENTIAL_PLACEHOLDERS[kind]
         rendered = template.with_context(
-            website_password=PASSWORD_PLACEHOLDER,
+            **{TEMPLATE_CREDENTIAL_KEYS[kind]: placeholder},
             website_password_expires=expires_at,
             **{COMPILE_ONCE: True},
         )._generate_template(
@@ -523,8 +541,10 @@ class ResPartner(models.Model):
         for partner in self:
             values = rendered[partner.id]
             body = values.get("body_html") or ""
-            if passwords is not None:
-                body = body.replace(PASSWORD_PLACEHOLDER, passwords[partner.id])
+            if credentials is not None:
+                body = self._website_fill_credential(
+                    body, kind, credentials[partner.id]
+                )
             values_by_partner[partner.id] = {
                 "subject": values.get("subject"),
                 "body_html": body,
@@ -539,23 +559,55 @@ class ResPartner(models.Model):
         return values_by_partner
 
     @api.model
+    def _website_fill_credential(self, body, kind, secret):
+        """The mail body with the password or link in place of its placeholder."""
+        # escape() gives Markup, which a Markup body does not escape a second time
+        return body.replace(CREDENTIAL_PLACEHOLDERS[kind], escape(secret))
+
+    @api.model
     def _website_mail_template(self, xmlid):
         return self.env.ref(xmlid).sudo()  # rendering: managers need no template rights
 
-    def _post_website_password_note(self, expires_at):
+    def _post_website_password_note(self, expires_at, kind="password"):
+        expiry = tools.format_datetime(self.env, expires_at, tz=self.env.user.tz)
         for partner in self:
-            partner.message_post(
-                body=self.env._(
+            if kind == "link":
+                body = self.env._(
+                    "Set-password link sent to %(email)s by %(user)s, valid until "
+                    "%(expiry)s.",
+                    email=partner.email,
+                    user=self.env.user.name,
+                    expiry=expiry,
+                )
+            else:
+                body = self.env._(
                     "Password mail sent to %(email)s by %(user)s, valid until "
                     "%(expiry)s.",
                     email=partner.email,
                     user=self.env.user.name,
-                    expiry=tools.format_datetime(
-                        self.env, expires_at, tz=self.env.user.tz
-                    ),
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
+                    expiry=expiry,
+                )
+            partner.message_post(body=body, subtype_xmlid="mail.mt_note")
+
+    # ------------------------------------------------------- set-password links
+
+    @api.model
+    def _get_partner_from_token(self, token):
+        """auth_signup's token check: a link of this addon also needs its stored
+        hash (so a newer link, a revoke or a failed delivery ends it) and a contact
+        still allowed to log in."""
+        partner = super()._get_partner_from_token(token)
+        # sudo: tokens are checked for visitors who are not logged in
+        if partner and partner.sudo().signup_type == LINK_SIGNUP_TYPE:
+            user = partner.sudo().website_user_id
+            credentials = self.env["res.users.temporary.password"]
+            if not credentials._check_link_token(user, token):
+                return None
+            try:
+                user._check_website_login_allowed()
+            except AccessDenied:
+                return None
+        return partner
 
     # ------------------------------------------------------------------- actions
 

@@ -186,7 +186,9 @@ class ResUsers(models.Model):
             self.share
             and self.env["res.users.temporary.password"]
             .sudo()
-            .search_count([("user_id", "=", self.id)], limit=1)
+            .search_count(
+                [("user_id", "=", self.id), ("kind", "=", "password")], limit=1
+            )
         )
 
     # --------------------------------------------------------------- passwords

@@ -4,6 +4,8 @@ import secrets
 from datetime import timedelta
 from hashlib import sha256
 
+from werkzeug.urls import url_encode
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -13,6 +15,13 @@ from odoo.tools import SQL
 TEMPORARY_PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 TEMPORARY_PASSWORD_LENGTH = 20
 DEFAULT_VALIDITY_HOURS = 48
+# auth_signup's signup_type of the set-password links this addon sends: Odoo's own
+# reset tokens ("reset") stay untouched, and a later Odoo reset replaces a link.
+LINK_SIGNUP_TYPE = "website_link"
+CREDENTIAL_KINDS = [
+    ("password", "Temporary password"),
+    ("link", "Set-password link"),
+]
 
 
 def generate_temporary_password():
@@ -24,7 +33,8 @@ def generate_temporary_password():
 
 
 class ResUsersTemporaryPassword(models.Model):
-    """The hashed temporary password of a portal user: one row per user.
+    """The hashed temporary password, or set-password link, of a portal user: one
+    row per user, whichever the kind (``partner_website_login.credential_mode``).
 
     No group may read this model (see security/ir.model.access.csv): only the
     issuing and checking code below touches it, in sudo.
@@ -39,6 +49,10 @@ class ResUsersTemporaryPassword(models.Model):
     user_id = fields.Many2one(
         "res.users", required=True, ondelete="cascade", index=True, readonly=True
     )
+    kind = fields.Selection(
+        CREDENTIAL_KINDS, required=True, default="password", readonly=True
+    )
+    # HMAC of the password, or of the link's signed auth_signup token
     password_hash = fields.Char(required=True, readonly=True)
     expires_at = fields.Datetime(required=True, readonly=True, index=True)
     # mail.mail carrying the password while it is queued: on a delivery failure the
@@ -63,53 +77,109 @@ class ResUsersTemporaryPassword(models.Model):
         return hmac.new(key, f"{user_id}:{password}".encode(), sha256).hexdigest()
 
     @api.model
-    def _validity(self):
-        hours = int(
+    def _validity_hours(self):
+        hours = (
             self.env["ir.config_parameter"]
             .sudo()
             .get_param(
                 "partner_website_login.temp_password_hours", DEFAULT_VALIDITY_HOURS
             )
         )
-        return timedelta(hours=max(hours, 1))
+        try:
+            return max(int(hours), 1)
+        except ValueError:
+            return DEFAULT_VALIDITY_HOURS
 
     @api.model
-    def _replace_for_users(self, users):
-        """Issue a new password to each user, invalidating any previous one.
+    def _validity(self):
+        return timedelta(hours=self._validity_hours())
 
-        :returns: ({user_id: clear password}, expiry datetime); the clear passwords
-            exist only in the returned dict.
+    @api.model
+    def _credential_mode(self):
+        """What the mails carry: "password" (default) or "link" (Settings)."""
+        mode = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("partner_website_login.credential_mode")
+        )
+        return mode if mode in dict(CREDENTIAL_KINDS) else "password"
+
+    @api.model
+    def _replace_for_users(self, users, kind="password"):
+        """Issue a new password, or set-password link, to each user, invalidating
+        any previous one.
+
+        :returns: ({user_id: clear password or link URL}, expiry datetime); the
+            clear secrets exist only in the returned dict.
         """
         key = self._hash_key()
         expires_at = fields.Datetime.now() + self._validity()
-        passwords = {user.id: generate_temporary_password() for user in users}
+        if kind == "link":
+            secrets_by_user, urls = self._signup_tokens(users), {}
+            for user in users:
+                urls[user.id] = self._set_password_url(user, secrets_by_user[user.id])
+        else:
+            secrets_by_user = {user.id: generate_temporary_password() for user in users}
+            urls = secrets_by_user
         store = self.sudo()  # nobody has access rights on this model
         store.search([("user_id", "in", users.ids)]).unlink()
         store.create(
             [
                 {
                     "user_id": user_id,
-                    "password_hash": self._hash(key, user_id, password),
+                    "kind": kind,
+                    "password_hash": self._hash(key, user_id, secret),
                     "expires_at": expires_at,
                 }
-                for user_id, password in passwords.items()
+                for user_id, secret in secrets_by_user.items()
             ]
         )
-        return passwords, expires_at
+        return urls, expires_at
+
+    @api.model
+    def _signup_tokens(self, users):
+        """{user id: signed auth_signup token}: Odoo's own tokens, which stop working
+        once the user logs in; the stored hash makes each one single-issue too."""
+        partners = users.partner_id.sudo()  # signup_type is for ERP managers only
+        partners.write({"signup_type": LINK_SIGNUP_TYPE})
+        hours = self._validity_hours()
+        return {
+            user.id: user.partner_id.sudo()._generate_signup_token(expiration=hours)
+            for user in users
+        }
+
+    @api.model
+    def _set_password_url(self, user, token):
+        query = {"db": self.env.cr.dbname, "token": token, "redirect": "/my"}
+        base_url = user.partner_id.get_base_url()
+        return f"{base_url}/web/reset_password?{url_encode(query)}"
 
     @api.model
     def _check_password(self, user, password):
         """True when ``password`` is the unexpired temporary password of ``user``."""
-        if not password or not isinstance(password, str):
+        return self._check_secret(user, password, "password")
+
+    @api.model
+    def _check_link_token(self, user, token):
+        """True when ``token`` is from the unexpired set-password link of ``user``."""
+        return self._check_secret(user, token, "link")
+
+    @api.model
+    def _check_secret(self, user, secret, kind):
+        if not user or not secret or not isinstance(secret, str):
             return False
         row = self.sudo().search_fetch(
-            [("user_id", "=", user.id), ("expires_at", ">", fields.Datetime.now())],
+            [
+                ("user_id", "=", user.id),
+                ("kind", "=", kind),
+                ("expires_at", ">", fields.Datetime.now()),
+            ],
             ["password_hash"],
             limit=1,
         )
         if not row:
             return False
-        expected = self._hash(self._hash_key(), user.id, password)
+        expected = self._hash(self._hash_key(), user.id, secret)
         return hmac.compare_digest(expected, row.password_hash)
 
     @api.model
@@ -140,7 +210,9 @@ class ResUsersTemporaryPassword(models.Model):
         self._revoke()
 
     def _revoke(self):
-        """The passwords stop working and the contacts show "No access"."""
+        """The passwords and links stop working; the contacts show "No access"."""
         partners = self.user_id.partner_id
+        links = self.filtered(lambda row: row.kind == "link")
+        links.user_id.partner_id.sudo().signup_cancel()
         self.sudo().unlink()
         partners._set_website_access_state("none")

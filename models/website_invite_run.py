@@ -5,6 +5,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from .res_users_temporary_password import CREDENTIAL_KINDS
+
 _logger = logging.getLogger(__name__)
 
 MANAGER_GROUP = "partner_website_login.group_website_login_manager"
@@ -48,6 +50,14 @@ class WebsiteInviteRun(models.Model):
     ended_at = fields.Datetime(readonly=True)
     started_by_id = fields.Many2one(
         "res.users", default=lambda self: self.env.user, readonly=True
+    )
+    credential_mode = fields.Selection(
+        CREDENTIAL_KINDS,
+        string="Mails carry",
+        default=lambda self: self.env[
+            "res.users.temporary.password"
+        ]._credential_mode(),
+        readonly=True,
     )
     eligible_count = fields.Integer(string="Eligible", readonly=True)
     invited_count = fields.Integer(string="Invited", readonly=True)
@@ -156,15 +166,16 @@ class WebsiteInviteRun(models.Model):
         return bool(self.env.cr.fetchone())
 
     def _invite(self, partners):
-        """Issue passwords to ``partners`` and queue their mails, all in one
-        transaction: committed together or not at all."""
+        """Issue passwords or links to ``partners`` and queue their mails, all in
+        one transaction: committed together or not at all."""
         self.ensure_one()
         collisions = partners._website_login_collisions()
         to_invite = partners.filtered(lambda partner: partner.id not in collisions)
-        passwords = to_invite._issue_website_temporary_passwords()
+        kind = self.credential_mode or "password"
+        credentials = to_invite._issue_website_credentials(kind)
         template = partners._website_mail_template(INVITE_TEMPLATE)
         values_by_partner = to_invite._website_password_mail_values(
-            template, passwords, to_invite[:1].website_password_expires
+            template, credentials, to_invite[:1].website_password_expires, kind
         )
         mails = self.env["mail.mail"].sudo().create(list(values_by_partner.values()))
         self.env["res.users.temporary.password"]._link_mails(

@@ -3,6 +3,7 @@ from . import (
     test_bad_input,
     test_browser,
     test_bulk_invite,
+    test_link_mode,
     test_login,
     test_login_timing,
     test_random_password_mail,

@@ -126,7 +126,7 @@ class WebsiteLoginCase:
 
     @staticmethod
     def issue(partner):
-        return partner._issue_website_temporary_passwords()[partner.id]
+        return partner._issue_website_credentials()[partner.id]
 
     def set_own_password(self, partner, password):
         partner.website_user_id.password = password

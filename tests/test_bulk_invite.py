@@ -159,7 +159,7 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         failed = self.queued_mails_to(self.ada | self.ben)
         self.assertEqual(set(failed.mapped("state")), {"exception"})
         for mail in failed:  # kept to show the failure, without the password
-            self.assertIn("password was revoked", mail.body_html)
+            self.assertIn("could not be delivered, so it was revoked", mail.body_html)
             self.assertNotRegex(mail.body_html, "Temporary password: <strong>")
         self.assertFalse(
             self.env["res.users.temporary.password"]

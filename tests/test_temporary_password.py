@@ -85,7 +85,7 @@ class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
         ):
             with self.subTest(partner=partner.name):
                 with self.assertRaisesRegex(UserError, message):
-                    partner._issue_website_temporary_passwords()
+                    partner._issue_website_credentials()
 
     def test_a_new_password_replaces_the_previous_one_and_the_own_one(self):
         first = self.issue(self.jane)

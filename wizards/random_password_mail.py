@@ -6,7 +6,8 @@ from odoo import api, fields, models, tools
 from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 from odoo.exceptions import AccessError, UserError
 
-from ..models.res_partner import MANAGER_GROUP, PASSWORD_PLACEHOLDER
+from ..models.res_partner import CREDENTIAL_PLACEHOLDERS, MANAGER_GROUP
+from ..models.res_users_temporary_password import CREDENTIAL_KINDS
 
 _logger = logging.getLogger(__name__)
 
@@ -33,6 +34,15 @@ class RandomPasswordMail(models.TransientModel):
     email_to = fields.Char(string="To", readonly=True)
     subject = fields.Char()
     body = fields.Html(sanitize_style=True)
+    # fixed when the window opens: the mail under review is the one that goes out
+    credential_mode = fields.Selection(
+        CREDENTIAL_KINDS,
+        string="The mail carries",
+        default=lambda self: self.env[
+            "res.users.temporary.password"
+        ]._credential_mode(),
+        readonly=True,
+    )
     turns_on_login = fields.Boolean(readonly=True)
     is_single = fields.Boolean(readonly=True)
 
@@ -109,7 +119,8 @@ class RandomPasswordMail(models.TransientModel):
     @api.model
     def _single_values(self, partner):
         template = partner._website_mail_template(TEMPLATE)
-        values = partner._website_password_mail_values(template)[partner.id]
+        mode = self.env["res.users.temporary.password"]._credential_mode()
+        values = partner._website_password_mail_values(template, kind=mode)[partner.id]
         return {
             "partner_ids": partner.ids,
             "recipient_ids": partner.ids,
@@ -117,6 +128,7 @@ class RandomPasswordMail(models.TransientModel):
             "email_to": values["email_to"],
             "subject": values["subject"],
             "body": values["body_html"],
+            "credential_mode": mode,
             "turns_on_login": not partner.allow_login,
             "is_single": True,
         }
@@ -130,12 +142,13 @@ class RandomPasswordMail(models.TransientModel):
             partner = self.recipient_ids
             if refusals := partner._website_login_refusals():
                 raise UserError(refusals[partner.id])
-            if PASSWORD_PLACEHOLDER not in (self.body or ""):
+            placeholder = CREDENTIAL_PLACEHOLDERS[self.credential_mode]
+            if placeholder not in (self.body or ""):
                 raise UserError(
                     self.env._(
-                        "Keep %(placeholder)s in the message: the password takes its "
-                        "place when the mail is sent.",
-                        placeholder=PASSWORD_PLACEHOLDER,
+                        "Keep %(placeholder)s in the message: the password or link "
+                        "takes its place when the mail is sent.",
+                        placeholder=placeholder,
                     )
                 )
             self._send_password_mail(
@@ -157,7 +170,9 @@ class RandomPasswordMail(models.TransientModel):
                 self.recipient_ids._website_login_refusals()
             )
             template = partners._website_mail_template(TEMPLATE)
-            values_by_partner = partners._website_password_mail_values(template)
+            values_by_partner = partners._website_password_mail_values(
+                template, kind=self.credential_mode
+            )
             failures = []
             for partner in partners:
                 try:
@@ -189,25 +204,28 @@ class RandomPasswordMail(models.TransientModel):
             },
         }
 
-    @api.model
     def _send_password_mail(self, partner, mail_values):
-        """Issue the password and deliver its mail at once: both or neither."""
+        """Issue the password (or link) and deliver its mail at once: both or
+        neither."""
+        kind = self.credential_mode
         try:
             with self.env.cr.savepoint():
-                password = partner._issue_website_temporary_passwords()[partner.id]
+                secret = partner._issue_website_credentials(kind)[partner.id]
                 mail = (
                     self.env["mail.mail"]
                     .sudo()  # managers have no rights on mail.mail
                     .create(
                         dict(
                             mail_values,
-                            body_html=mail_values["body_html"].replace(
-                                PASSWORD_PLACEHOLDER, password
+                            body_html=partner._website_fill_credential(
+                                mail_values["body_html"], kind, secret
                             ),
                         )
                     )
                 )
-                partner._post_website_password_note(partner.website_password_expires)
+                partner._post_website_password_note(
+                    partner.website_password_expires, kind
+                )
                 mail.send(raise_exception=True)
                 if mail.exists():
                     # auto_delete drops a sent mail: one still here was not delivered

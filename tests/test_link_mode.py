@@ -1,0 +1,184 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Link mode: the mails carry a one-time link to choose a password, no password."""
+
+import html
+import re
+from datetime import timedelta
+
+import lxml.html
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from .common import message_html, smtp_server
+from .test_bulk_invite import BulkInviteMixin
+
+LINK_IN_MAIL = re.compile(r'href="([^"]*/web/reset_password\?[^"]*)"')
+NEW_PASSWORD = "Chosen-By-Jane-42"
+
+
+def link_from(message):
+    match = LINK_IN_MAIL.search(message_html(message))
+    return match and html.unescape(match.group(1))
+
+
+@tagged("post_install", "-at_install")
+class TestLinkMode(BulkInviteMixin, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_website_login()
+        cls.env["ir.config_parameter"].set_param(
+            "partner_website_login.credential_mode", "link"
+        )
+        cls.env["res.partner"].with_context(active_test=False).search(
+            [("website_enabled", "=", True)]
+        ).write({"website_enabled": False})
+        cls.jane = cls.make_contact()
+
+    def send_random_password_mail(self, partner):
+        action = partner.with_user(self.manager).action_random_password_mail()
+        window = (
+            self.env["random.password.mail"]
+            .with_user(self.manager)
+            .browse(action["res_id"])
+        )
+        self.assertIn('href="https://set-password-link.invalid"', window.body)
+        self.assertNotIn("[[temporary-password]]", window.body)
+        with smtp_server(self.env) as smtp:
+            window.action_send()
+        [message] = smtp.messages
+        return message
+
+    def link_path(self, link):
+        return "/web/" + link.split("/web/", 1)[1]
+
+    def open_link(self, link):
+        """The page the link opens: the set-password form, or a refusal."""
+        self.url_open("/web/session/logout", allow_redirects=False)
+        return self.url_open(self.link_path(link))
+
+    def link_works(self, link):
+        return 'name="confirm_password"' in self.open_link(link).text
+
+    def choose_password(self, link, password):
+        """Fill in the form the link opens, as a browser would."""
+        page = lxml.html.fromstring(self.open_link(link).text)
+        [form] = page.xpath("//form[hasclass('oe_reset_password_form')]")
+        values = dict(form.form_values())
+        values.update(password=password, confirm_password=password)
+        return self.url_open(self.link_path(link), data=values, allow_redirects=False)
+
+    def logs_in(self, login, password):
+        try:
+            self.registry["res.users"].authenticate(
+                self.env.cr.dbname,
+                {"type": "password", "login": login, "password": password},
+                {"interactive": True},
+            )
+        except Exception:  # noqa: BLE001 - AccessDenied, whichever the reason
+            return False
+        return True
+
+    def test_the_mail_carries_a_link_that_works_once_and_no_password(self):
+        message = self.send_random_password_mail(self.jane)
+        body = message_html(message)
+        self.assertNotIn("Temporary password", body)
+        self.assertIn("jane.doe", body)  # the login to use afterwards
+        link = link_from(message)
+        self.assertTrue(link)
+        self.assertEqual(self.jane.website_access_state, "invited")
+        token = re.search(r"token=([^&]+)", link).group(1)
+        self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT (SELECT count(*) FROM mail_mail WHERE body_html LIKE %(t)s)
+                    + (SELECT count(*) FROM mail_message WHERE body LIKE %(t)s)""",
+            {"t": f"%{token}%"},
+        )
+        self.assertFalse(self.env.cr.fetchone()[0], "the link stays in the database")
+        note = self.env["mail.message"].search(
+            [("model", "=", "res.partner"), ("res_id", "=", self.jane.id)], limit=1
+        )
+        self.assertIn("Set-password link sent to jane.doe@retailer.test", note.body)
+
+        response = self.choose_password(link, NEW_PASSWORD)
+        self.assertEqual(response.status_code, 303)
+        self.assertTrue(response.headers["Location"].endswith("/my"))
+        self.assertEqual(self.jane.website_access_state, "active")
+        self.assertTrue(self.logs_in("jane.doe", NEW_PASSWORD))
+        self.assertTrue(self.logs_in("jane.doe@retailer.test", NEW_PASSWORD))
+        # logged in: the portal opens, no detour to /my/security
+        self.authenticate("jane.doe", NEW_PASSWORD)
+        self.assertEqual(self.url_open("/my", allow_redirects=False).status_code, 200)
+        self.assertFalse(self.link_works(link), "the link works a second time")
+
+    def test_a_newer_link_or_revoking_access_ends_a_link(self):
+        first = self.send_random_password_mail(self.jane)
+        # Odoo's signed tokens have a resolution of one second: within the same
+        # second the newer link is the very same string
+        with freeze_time(fields.Datetime.now() + timedelta(seconds=2)):
+            second = self.send_random_password_mail(self.jane)
+        self.assertFalse(self.link_works(link_from(first)))
+        self.assertTrue(self.link_works(link_from(second)))
+        self.jane.with_user(self.manager).action_revoke_website_access()
+        self.assertFalse(self.link_works(link_from(second)))
+        self.assertEqual(self.jane.website_access_state, "none")
+
+    def test_a_link_stops_with_allow_login_off(self):
+        link = link_from(self.send_random_password_mail(self.jane))
+        self.jane.with_user(self.manager).allow_login = False
+        self.assertFalse(self.link_works(link))
+
+    def test_an_expired_link_is_refused_and_shows_invite_expired(self):
+        link = link_from(self.send_random_password_mail(self.jane))
+        expiry = self.jane.website_password_expires
+        with freeze_time(expiry + timedelta(minutes=1)):
+            self.env["res.partner"]._mark_expired_website_invites()
+            self.assertFalse(self.link_works(link))
+        self.assertEqual(self.jane.website_access_state, "expired")
+
+    def test_odoos_own_reset_password_still_works_beside_links(self):
+        """A contact who asks Odoo for a reset gets Odoo's link, which replaces
+        the addon's one."""
+        link = link_from(self.send_random_password_mail(self.jane))
+        self.jane.website_user_id.action_reset_password()
+        odoo_link = self.jane._get_signup_url()
+        self.assertFalse(self.link_works(link))
+        self.assertTrue(self.link_works(odoo_link))
+
+    def test_bulk_invite_sends_links_and_records_the_mode(self):
+        ben = self.make_contact(name="Ben", username="ben")
+        run = self.run_invite()
+        self.assertEqual(run.credential_mode, "link")
+        self.assertEqual(run.invited_count, 2)
+        with smtp_server(self.env) as smtp:
+            self.env["mail.mail"].process_email_queue()
+        self.assertEqual(len(smtp.messages), 2)
+        message = next(m for m in smtp.messages if "ben@" in m["To"])
+        self.assertNotIn("Temporary password", message_html(message))
+        self.assertEqual(ben.website_access_state, "invited")
+        self.assertEqual(self.run_invite().invited_count, 0)  # never twice
+        response = self.choose_password(link_from(message), NEW_PASSWORD)
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(ben.website_access_state, "active")
+        self.assertTrue(self.logs_in("ben", NEW_PASSWORD))
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_a_failed_delivery_ends_the_link(self):
+        run = self.run_invite()
+        credential = (
+            self.env["res.users.temporary.password"]
+            .sudo()
+            .search([("user_id.partner_id", "=", self.jane.id)])
+        )
+        self.assertEqual(credential.kind, "link")
+        token_holder = self.env["mail.mail"].browse(credential.mail_id)
+        link = html.unescape(LINK_IN_MAIL.search(token_holder.body_html).group(1))
+        with smtp_server(self.env, refuse=True):
+            self.env["mail.mail"].process_email_queue()
+        self.assertEqual(run.failed_count, 1)
+        self.assertEqual(self.jane.website_access_state, "none")
+        self.assertNotIn("reset_password", token_holder.body_html)
+        self.assertFalse(self.link_works(link))
