@@ -7,6 +7,7 @@ from . import (
     test_login,
     test_login_timing,
     test_random_password_mail,
+    test_rpc_access,
     test_sessions,
     test_temporary_password,
     test_username,
