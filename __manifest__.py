@@ -25,4 +25,5 @@
     ],
     "demo": ["demo/res_partner_demo.xml"],
     "post_init_hook": "post_init_hook",
+    "uninstall_hook": "uninstall_hook",
 }

@@ -13,3 +13,27 @@ def post_init_hook(env):
             WHERE u.partner_id = p.id AND u.share AND u.active"""
     )
     env["res.partner"].invalidate_model(["allow_login", "website_access_state"])
+
+
+def uninstall_hook(env):
+    """What the addon enforced must not silently lapse with it: portal users it
+    kept out (Allow Login off, contact or company archived) are archived, its
+    set-password links stop working, and its settings go."""
+    env.cr.execute(
+        """UPDATE res_users u
+              SET active = FALSE
+             FROM res_partner p
+             JOIN res_partner c ON c.id = COALESCE(p.commercial_partner_id, p.id)
+            WHERE u.partner_id = p.id AND u.share AND u.active
+              AND (p.allow_login IS NOT TRUE OR NOT p.active OR NOT c.active)"""
+    )
+    # auth_signup would accept the addon's link tokens without their stored hash
+    env.cr.execute(
+        "UPDATE res_partner SET signup_type = NULL WHERE signup_type = 'website_link'"
+    )
+    env.cr.execute(
+        "DELETE FROM ir_config_parameter WHERE key LIKE 'partner\\_website\\_login.%'"
+    )
+    # an index of the addon's own on a column of Odoo's (models/res_partner.py init)
+    env.cr.execute("DROP INDEX IF EXISTS res_partner_email_normalized_btree")
+    env.registry.clear_cache()

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Uninstall the addon from a database and check what it leaves behind.
+
+Called by scripts/test.sh on its throwaway database, after the tests:
+users still log in the Odoo way, contacts the addon kept out stay out, and no
+hashed credential, run record, scheduled job, setting or column of the addon is
+left. Exit code 0 only if every check holds.
+
+Usage: scripts/check_uninstall.py DATABASE ADDONS_PATH
+"""
+
+import sys
+from urllib.parse import parse_qs, urlsplit
+
+try:
+    import odoo
+    from odoo import SUPERUSER_ID, api
+    from odoo.exceptions import AccessDenied
+    from odoo.modules.registry import Registry
+    from odoo.tools import config
+except ImportError:
+    sys.exit("ERROR: python3 cannot import Odoo 18.0: install it first.")
+
+ADDON = "partner_website_login"
+OWN_PASSWORD = "Own-Password-4321"
+
+
+def main(db, addons_path):
+    config.parse_config(["--log-level=warn", f"--addons-path={addons_path}"])
+    odoo.modules.module.initialize_sys_path()
+    config["db_name"] = db
+
+    with Registry(db).cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env["ir.config_parameter"].set_param(f"{ADDON}.credential_mode", "link")
+        company = env["res.partner"].create(
+            {"name": "Uninstall Ltd", "is_company": True, "email": "u@uninstall.test"}
+        )
+
+        def contact(name, **values):
+            return env["res.partner"].create(
+                {
+                    "name": name,
+                    "parent_id": company.id,
+                    "email": f"{name.lower()}@uninstall.test",
+                    "username": f"{name.lower()}.uninstall",
+                    "website_enabled": True,
+                    **values,
+                }
+            )
+
+        active, invited = contact("Active"), contact("Invited")
+        blocked = contact("Blocked")
+        (active | invited | blocked)._issue_website_credentials("password")
+        for partner in active | blocked:
+            partner.website_user_id.password = OWN_PASSWORD
+        blocked.allow_login = False
+        link_contact = contact("Linked")
+        link = link_contact._issue_website_credentials("link")[link_contact.id]
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        assert env["res.partner"]._get_partner_from_token(token), "link works before"
+        env["website.invite.run"].action_start()
+        logins = {
+            "active": active.website_user_id.login,
+            "blocked": blocked.website_user_id.login,
+        }
+        user_ids = {
+            "invited": invited.website_user_id.id,
+            "blocked": blocked.website_user_id.id,
+        }
+        link_partner_id = link_contact.id
+        module = env["ir.module.module"].search([("name", "=", ADDON)])
+        module.button_immediate_uninstall()
+
+    failures = []
+
+    def check(condition, what):
+        print(f"  {'ok  ' if condition else 'FAIL'} {what}")
+        if not condition:
+            failures.append(what)
+
+    registry = Registry(db)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        module = env["ir.module.module"].search([("name", "=", ADDON)])
+        check(module.state == "uninstalled", "the module is uninstalled")
+
+        def login(name, password):
+            try:
+                registry["res.users"].authenticate(
+                    db,
+                    {"type": "password", "login": name, "password": password},
+                    {"interactive": False},
+                )
+            except AccessDenied:
+                return False
+            return True
+
+        check(login("admin", "admin"), "the administrator logs in")
+        check(
+            login(logins["active"], OWN_PASSWORD),
+            "a portal user logs in with their own password, the Odoo way",
+        )
+        check(
+            not login(logins["blocked"], OWN_PASSWORD),
+            "a contact with Allow Login off stays unable to log in",
+        )
+        check(
+            not env["res.users"].browse(user_ids["blocked"]).active,
+            "... because its portal user is archived",
+        )
+        check(
+            env["res.users"].browse(user_ids["invited"]).active,
+            "an invited contact keeps its portal user (Odoo's Reset Password works)",
+        )
+        check(
+            not env["res.partner"]._get_partner_from_token(token),
+            "a set-password link of the addon no longer works",
+        )
+        check(
+            not env["res.partner"].browse(link_partner_id).signup_type,
+            "... its signup type is cleared",
+        )
+        cr.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_name IN ('res_users_temporary_password', 'website_invite_run',"
+            " 'random_password_mail')"
+        )
+        check(not cr.fetchall(), "no table of the addon is left (hashes, runs)")
+        cr.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE (table_name = 'res_partner' AND column_name IN ('username', "
+            "'allow_login', 'website_enabled', 'website_access_state', "
+            "'website_password_expires', 'website_email_valid')) "
+            "OR (table_name = 'res_users' AND column_name = 'website_session_version')"
+        )
+        check(not cr.fetchall(), "no column of the addon is left")
+        cr.execute(
+            "SELECT indexname FROM pg_indexes WHERE indexname IN "
+            "('res_partner_email_normalized_btree', 'res_partner_username_lower_uniq')"
+        )
+        check(not cr.fetchall(), "no index of the addon is left")
+        cr.execute(
+            "SELECT count(*) FROM ir_cron c JOIN ir_act_server a "
+            "ON a.id = c.ir_actions_server_id WHERE a.code LIKE %s OR a.code LIKE %s",
+            ["%_cron_send_bulk_website_invite%", "%_cron_process_batch%"],
+        )
+        check(not cr.fetchone()[0], "no scheduled job of the addon is left")
+        cr.execute(
+            "SELECT count(*) FROM ir_config_parameter WHERE key LIKE %s",
+            [f"{ADDON}.%"],
+        )
+        check(not cr.fetchone()[0], "no setting of the addon is left")
+        cr.execute("SELECT count(*) FROM ir_model_data WHERE module = %s", [ADDON])
+        check(not cr.fetchone()[0], "no record of the addon is left")
+
+    if failures:
+        print(f"uninstall: {len(failures)} checks failed")
+        return 1
+    print("uninstall: every check passed")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    sys.exit(main(*sys.argv[1:]))
