@@ -59,6 +59,11 @@ class WebsiteInviteRun(models.Model):
         ]._credential_mode(),
         readonly=True,
     )
+    # started by a manager: only contacts of the companies they may act on (and
+    # contacts shared by all companies); started by the scheduler: every company
+    company_ids = fields.Many2many(
+        "res.company", string="Companies", readonly=True, help="Empty: all companies."
+    )
     eligible_count = fields.Integer(string="Eligible", readonly=True)
     invited_count = fields.Integer(string="Invited", readonly=True)
     failed_count = fields.Integer(string="Failed", readonly=True)
@@ -93,7 +98,11 @@ class WebsiteInviteRun(models.Model):
         # sudo: runs are written by the addon only; managers merely read them
         run = self.sudo().search([("state", "=", "running")], limit=1)
         if not run:
-            run = self.sudo().create(self._count_contacts())
+            companies = self.env["res.company"]
+            if not (self.env.su or self.env.user._is_superuser()):
+                companies = self.env.user.company_ids
+            counts = self._count_contacts(self._company_domain(companies))
+            run = self.sudo().create({**counts, "company_ids": companies.ids})
         self.env.ref(WORKER_CRON).sudo()._trigger()
         return {
             "type": "ir.actions.client",
@@ -111,10 +120,17 @@ class WebsiteInviteRun(models.Model):
         }
 
     @api.model
-    def _count_contacts(self):
-        partners = self.env["res.partner"].with_context(active_test=False)
+    def _company_domain(self, companies):
+        if not companies:
+            return []
+        return ["|", ("company_id", "=", False), ("company_id", "in", companies.ids)]
+
+    @api.model
+    def _count_contacts(self, company_domain=()):
+        # sudo: counted as the run will see them, whatever the starter may read
+        partners = self.env["res.partner"].sudo().with_context(active_test=False)
         partners._mark_expired_website_invites()
-        population = [("website_enabled", "=", True)]
+        population = [("website_enabled", "=", True), *company_domain]
         counts = {}
         for reason, _message, domain in partners._website_login_rules(bulk=True):
             if reason in SKIP_REASONS:
@@ -140,16 +156,17 @@ class WebsiteInviteRun(models.Model):
             .sudo()
             .get_param("partner_website_login.invite_batch_size", DEFAULT_BATCH_SIZE)
         )
+        domain = partners._website_invite_domain() + self._company_domain(
+            run.company_ids
+        )
         batch = partners.search(
-            [("id", ">", run.last_partner_id)] + partners._website_invite_domain(),
+            [("id", ">", run.last_partner_id)] + domain,
             order="id",
             limit=max(size, 1),
         )
         if batch:
             run._invite(batch)
-        remaining = partners.search_count(
-            [("id", ">", run.last_partner_id)] + partners._website_invite_domain()
-        )
+        remaining = partners.search_count([("id", ">", run.last_partner_id)] + domain)
         if not remaining:
             run.write({"state": "done", "ended_at": fields.Datetime.now()})
         self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)

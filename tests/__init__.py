@@ -6,6 +6,7 @@ from . import (
     test_link_mode,
     test_login,
     test_login_timing,
+    test_multi_company,
     test_random_password_mail,
     test_rpc_access,
     test_sessions,

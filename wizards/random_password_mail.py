@@ -83,6 +83,8 @@ class RandomPasswordMail(models.TransientModel):
         partners = partners.filtered("id")
         if not partners:
             raise UserError(self.env._("Save the contact first."))
+        # record rules: a manager acts only on contacts of their allowed companies
+        partners.check_access("write")
         refusals = partners._website_login_refusals()
         if len(partners) == 1:
             if refusals:
@@ -138,6 +140,7 @@ class RandomPasswordMail(models.TransientModel):
     def action_send(self):
         self.ensure_one()
         self._check_sender()
+        self.recipient_ids.check_access("write")
         if self.is_single:
             partner = self.recipient_ids
             if refusals := partner._website_login_refusals():

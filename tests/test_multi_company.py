@@ -1,0 +1,81 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Several companies: whose address the mails come from, whom a manager reaches."""
+
+from odoo import Command
+from odoo.exceptions import AccessError
+from odoo.tests import TransactionCase, new_test_user, tagged
+
+from .common import MANAGER_GROUP
+from .test_bulk_invite import BulkInviteMixin
+
+
+@tagged("post_install", "-at_install")
+class TestMultiCompany(BulkInviteMixin, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_website_login()
+        cls.env["res.partner"].with_context(active_test=False).search(
+            [("website_enabled", "=", True)]
+        ).write({"website_enabled": False})
+        cls.company_a = cls.env.company
+        cls.company_a.email = "hello@company-a.test"
+        cls.company_b = cls.env["res.company"].create(
+            {"name": "Company B", "email": "hello@company-b.test"}
+        )
+        cls.ada = cls.make_contact(name="Ada", username="ada")
+        customer_b = cls.env["res.partner"].create(
+            {"name": "B Customer", "is_company": True, "company_id": cls.company_b.id}
+        )
+        cls.bob = cls.make_contact(
+            name="Bob",
+            username="bob",
+            parent_id=customer_b.id,
+            company_id=cls.company_b.id,
+        )
+        cls.manager_a = new_test_user(
+            cls.env,
+            login="pwl_manager_a",
+            groups=f"base.group_user,{MANAGER_GROUP}",
+            email="manager.a@company-a.test",
+            company_id=cls.company_a.id,
+            company_ids=[Command.set(cls.company_a.ids)],
+        )
+
+    def invite_mail_to(self, partner):
+        return self.queued_mails_to(partner)
+
+    def test_invites_come_from_the_contacts_company(self):
+        self.run_invite()
+        self.assertIn("hello@company-b.test", self.invite_mail_to(self.bob).email_from)
+        self.assertIn("Company B", self.invite_mail_to(self.bob).subject)
+        self.assertIn("hello@company-a.test", self.invite_mail_to(self.ada).email_from)
+
+    def test_a_manager_acts_only_on_contacts_of_their_companies(self):
+        bob = self.bob.with_user(self.manager_a)
+        for action in (
+            bob.action_random_password_mail,
+            bob.action_revoke_website_access,
+            lambda: bob.write({"username": "bob.b"}),
+        ):
+            with self.subTest(action=action), self.assertRaises(AccessError):
+                action()
+        self.assertEqual(self.bob.website_access_state, "none")
+        self.ada.with_user(self.manager_a).action_random_password_mail()  # allowed
+
+    def test_a_run_started_by_a_manager_stays_in_their_companies(self):
+        self.env["website.invite.run"].with_user(self.manager_a).action_start()
+        run = self.env["website.invite.run"].search([], limit=1)
+        self.assertEqual(run.company_ids, self.company_a)
+        self.assertEqual(run.eligible_count, 1)
+        for _batch in range(10):
+            if run.state == "done":
+                break
+            self.env["website.invite.run"]._cron_process_batch()
+        self.assertEqual(run.invited_count, 1)
+        self.assertEqual(self.ada.website_access_state, "invited")
+        self.assertEqual(self.bob.website_access_state, "none")
+        scheduled = self.run_invite()  # the scheduled action: every company
+        self.assertFalse(scheduled.company_ids)
+        self.assertEqual(scheduled.invited_count, 1)
+        self.assertEqual(self.bob.website_access_state, "invited")
