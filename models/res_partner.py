@@ -492,15 +492,25 @@ class ResPartner(models.Model):
 
     @api.model
     def _mark_expired_website_invites(self):
-        """Shows "Invite expired" once the temporary password has lapsed; login and
-        eligibility read the expiry itself, this only keeps the state in step."""
+        """Shows "Invite expired" once the temporary password or link has lapsed,
+        and forgets its hash; login and eligibility read the expiry itself."""
+        now = fields.Datetime.now()
         expired = self.sudo().search(
             [
                 ("website_access_state", "=", "invited"),
-                ("website_password_expires", "<=", fields.Datetime.now()),
+                ("website_password_expires", "<=", now),
             ]
         )
         expired.write({"website_access_state": "expired"})
+        lapsed = (
+            self.env["res.users.temporary.password"]
+            .sudo()  # nobody has access rights on this model
+            .search([("expires_at", "<=", now)])
+        )
+        users = lapsed.user_id
+        lapsed.unlink()
+        # a session opened with the lapsed password never got a password of its own
+        users._end_website_sessions()
         return expired
 
     # --------------------------------------------------------------------- mails

@@ -1,4 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
+from freezegun import freeze_time
+
 from odoo.exceptions import AccessError
 from odoo.service import security
 from odoo.tests import HttpCase, tagged
@@ -69,6 +73,21 @@ class TestSessionsEndWithAccess(WebsiteLoginCase, HttpCase):
         self.issue(ivy)
         john_session = self.open_sessions("ivy")
         self.issue(ivy)
+        self.assert_only_first_logged_out(john_session)
+
+    def test_a_lapsed_temporary_password_ends_its_sessions(self):
+        ivy = self.make_contact(name="Ivy Invited", username="ivy")
+        self.issue(ivy)
+        john_session = self.open_sessions("ivy")
+        with freeze_time(ivy.website_password_expires + timedelta(seconds=1)):
+            self.env["res.partner"]._mark_expired_website_invites()
+        self.assertEqual(ivy.website_access_state, "expired")
+        self.assertFalse(
+            self.env["res.users.temporary.password"]
+            .sudo()
+            .search([("user_id", "=", ivy.website_user_id.id)]),
+            "the lapsed hash is kept",
+        )
         self.assert_only_first_logged_out(john_session)
 
     def test_revoke_website_access(self):
