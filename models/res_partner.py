@@ -565,8 +565,22 @@ class ResPartner(models.Model):
                 # out of the chatter and of what document access would let one read
                 "message_type": "user_notification",
                 "auto_delete": True,
+                **partner._website_mail_routing(),
             }
         return values_by_partner
+
+    def _website_mail_routing(self):
+        """Send through the mail configuration of the contact's company: Odoo picks
+        its outgoing server, bounce address and, when the sender's own address
+        cannot be sent from there, its notification address."""
+        self.ensure_one()
+        company = (
+            self.company_id or self.commercial_partner_id.company_id or self.env.company
+        )
+        return {
+            "record_company_id": company.id,
+            "record_alias_domain_id": company.alias_domain_id.id,
+        }
 
     @api.model
     def _website_fill_credential(self, body, kind, secret):

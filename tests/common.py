@@ -46,7 +46,9 @@ def free_port():
 
 
 @contextlib.contextmanager
-def smtp_server(env, refuse=False, reachable=True, refuse_recipients=()):
+def smtp_server(
+    env, refuse=False, reachable=True, refuse_recipients=(), from_filter=False
+):
     """A real SMTP server on 127.0.0.1 as the database's outgoing mail server.
 
     ir.mail_server skips SMTP while a test runs (``current_test``): inside this block
@@ -65,6 +67,7 @@ def smtp_server(env, refuse=False, reachable=True, refuse_recipients=()):
             "smtp_host": "127.0.0.1",
             "smtp_port": port,
             "smtp_encryption": "none",
+            "from_filter": from_filter,
         }
     )
     no_test = types.SimpleNamespace(module=types.SimpleNamespace(current_test=None))

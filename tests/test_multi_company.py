@@ -5,7 +5,7 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
-from .common import MANAGER_GROUP
+from .common import MANAGER_GROUP, smtp_server
 from .test_bulk_invite import BulkInviteMixin
 
 
@@ -50,6 +50,29 @@ class TestMultiCompany(BulkInviteMixin, TransactionCase):
         self.assertIn("hello@company-b.test", self.invite_mail_to(self.bob).email_from)
         self.assertIn("Company B", self.invite_mail_to(self.bob).subject)
         self.assertIn("hello@company-a.test", self.invite_mail_to(self.ada).email_from)
+
+    def test_mails_go_through_the_mail_configuration_of_the_contacts_company(self):
+        """Company B sends only from its own domain: the manager's password mail
+        goes out in their name from B's notification address, the invite from B."""
+        self.company_b.alias_domain_id = self.env["mail.alias.domain"].create(
+            {"name": "company-b.test", "default_from": "notifications"}
+        )
+        self.manager.company_ids = [Command.link(self.company_b.id)]
+        with smtp_server(self.env, from_filter="company-b.test") as smtp:
+            self.run_invite()
+            self.env["mail.mail"].process_email_queue()
+            action = self.bob.with_user(self.manager).action_random_password_mail()
+            window = self.env["random.password.mail"].browse(action["res_id"])
+            window.with_user(self.manager).action_send()
+        to_bob = [m for m in smtp.messages if "bob@" in m["To"]]
+        invite, password_mail = to_bob
+        self.assertIn("hello@company-b.test", invite["From"])
+        [sender] = password_mail["From"].addresses
+        self.assertEqual(sender.display_name, "Morgan Manager")
+        self.assertEqual(sender.addr_spec, "notifications@company-b.test")
+        self.assertIn("Company B", password_mail["Subject"])
+        for message in to_bob:
+            self.assertIn("@company-b.test", message["Return-Path"] or "")
 
     def test_a_manager_acts_only_on_contacts_of_their_companies(self):
         bob = self.bob.with_user(self.manager_a)

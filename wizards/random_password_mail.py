@@ -163,6 +163,7 @@ class RandomPasswordMail(models.TransientModel):
                     "email_to": self.email_to,
                     "message_type": "user_notification",
                     "auto_delete": True,
+                    **partner._website_mail_routing(),
                 },
             )
             message = self.env._(
