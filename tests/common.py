@@ -13,6 +13,7 @@ from unittest.mock import patch
 from aiosmtpd.controller import Controller
 
 from odoo.addons.base.models import ir_mail_server
+from odoo.exceptions import AccessDenied
 from odoo.tests import new_test_user
 
 MANAGER_GROUP = "partner_website_login.group_website_login_manager"
@@ -126,6 +127,25 @@ class WebsiteLoginCase:
                 **values,
             }
         )
+
+    @classmethod
+    def leave_out_earlier_contacts(cls):
+        """Contacts of earlier data (demo) must not blur the bulk invite's counts."""
+        cls.env["res.partner"].with_context(active_test=False).search(
+            [("website_enabled", "=", True)]
+        ).write({"website_enabled": False})
+
+    def authenticates(self, login, password):
+        """Whether Odoo's login, as /web/login calls it, accepts the pair."""
+        try:
+            self.registry["res.users"].authenticate(
+                self.env.cr.dbname,
+                {"type": "password", "login": login, "password": password},
+                {"interactive": True},
+            )
+        except AccessDenied:
+            return False
+        return True
 
     @staticmethod
     def issue(partner):

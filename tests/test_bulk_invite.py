@@ -40,10 +40,7 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.setup_website_login()
-        # contacts of earlier data (demo) must not blur the counts
-        cls.env["res.partner"].with_context(active_test=False).search(
-            [("website_enabled", "=", True)]
-        ).write({"website_enabled": False})
+        cls.leave_out_earlier_contacts()
         cls.ada = cls.make_contact(name="Ada", username="ada")
         cls.ben = cls.make_contact(name="Ben", username="ben")
 

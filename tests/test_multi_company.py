@@ -15,9 +15,7 @@ class TestMultiCompany(BulkInviteMixin, TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.setup_website_login()
-        cls.env["res.partner"].with_context(active_test=False).search(
-            [("website_enabled", "=", True)]
-        ).write({"website_enabled": False})
+        cls.leave_out_earlier_contacts()
         cls.company_a = cls.env.company
         cls.company_a.email = "hello@company-a.test"
         cls.company_b = cls.env["res.company"].create(
