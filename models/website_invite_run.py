@@ -99,7 +99,7 @@ class WebsiteInviteRun(models.Model):
         run = self.sudo().search([("state", "=", "running")], limit=1)
         if not run:
             companies = self.env["res.company"]
-            if not (self.env.su or self.env.user._is_superuser()):
+            if not self.env.su:  # the scheduler runs as the superuser
                 companies = self.env.user.company_ids
             counts = self._count_contacts(self._company_domain(companies))
             run = self.sudo().create({**counts, "company_ids": companies.ids})

@@ -151,5 +151,26 @@ class WebsiteLoginCase:
     def issue(partner):
         return partner._issue_website_credentials()[partner.id]
 
-    def set_own_password(self, partner, password):
+    @classmethod
+    def make_active_contact(cls, password, **values):
+        """A contact that has set a password of its own (state "Active")."""
+        partner = cls.make_contact(**values)
+        cls.issue(partner)
         partner.website_user_id.password = password
+        return partner
+
+    def post_login(self, login, password):
+        """Fill in /web/login as a browser does (HttpCase only)."""
+        self.url_open("/web/session/logout", allow_redirects=False)
+        page = self.url_open("/web/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        return self.url_open(
+            "/web/login",
+            data={"login": login, "password": password, "csrf_token": csrf},
+            allow_redirects=False,
+        )
+
+    def forget_login_failures(self):
+        """The cooldown counts failures per IP for the whole registry: start clean."""
+        self.registry._login_failures = None
+        self.addCleanup(setattr, self.registry, "_login_failures", None)

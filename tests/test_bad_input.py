@@ -72,12 +72,10 @@ class TestBadInput(WebsiteLoginCase, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.setup_website_login()
-        cls.jane = cls.make_contact()
-        cls.issue(cls.jane)
-        cls.jane.website_user_id.password = JANE_PASSWORD
-        cls.john = cls.make_contact(name="John Roe", username="john.roe")
-        cls.issue(cls.john)
-        cls.john.website_user_id.password = JOHN_PASSWORD
+        cls.jane = cls.make_active_contact(JANE_PASSWORD)
+        cls.john = cls.make_active_contact(
+            JOHN_PASSWORD, name="John Roe", username="john.roe"
+        )
         cls.ada = cls.make_contact(name="Ada Free", username="ada.free")
 
     def login_uid(self, login, password):
@@ -121,14 +119,7 @@ class TestBadInput(WebsiteLoginCase, HttpCase):
     @given(login=any_login)
     def test_the_login_page_never_fails_on_any_login(self, login):
         self.registry._login_failures = None  # the cooldown is not under test here
-        self.url_open("/web/session/logout", allow_redirects=False)
-        page = self.url_open("/web/login")
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        response = self.url_open(
-            "/web/login",
-            data={"login": login, "password": JANE_PASSWORD, "csrf_token": csrf},
-            allow_redirects=False,
-        )
+        response = self.post_login(login, JANE_PASSWORD)
         if response.status_code == 303:
             self.assertEqual(self.means(login), self.jane, f"logged in with {login!r}")
         else:

@@ -15,25 +15,11 @@ class TestLogin(WebsiteLoginCase, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.setup_website_login()
-        cls.jane = cls.make_contact()
-        cls.issue(cls.jane)
-        cls.jane.website_user_id.password = PASSWORD
+        cls.jane = cls.make_active_contact(PASSWORD)
 
     def setUp(self):
         super().setUp()
-        # the cooldown counts failures per IP for the whole registry: start clean
-        self.registry._login_failures = None
-        self.addCleanup(setattr, self.registry, "_login_failures", None)
-
-    def post_login(self, login, password):
-        self.url_open("/web/session/logout", allow_redirects=False)
-        page = self.url_open("/web/login")
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        return self.url_open(
-            "/web/login",
-            data={"login": login, "password": password, "csrf_token": csrf},
-            allow_redirects=False,
-        )
+        self.forget_login_failures()
 
     def assertLoggedIn(self, response):
         self.assertEqual(response.status_code, 303, "login should redirect")
@@ -75,11 +61,9 @@ class TestLogin(WebsiteLoginCase, HttpCase):
         self.assertRefused(self.post_login("nobody@retailer.test", PASSWORD))
 
     def test_an_email_shared_by_two_login_users_logs_nobody_in(self):
-        twin = self.make_contact(
-            name="Twin", username="twin", email="jane.doe@retailer.test"
+        self.make_active_contact(
+            PASSWORD, name="Twin", username="twin", email="jane.doe@retailer.test"
         )
-        self.issue(twin)
-        twin.website_user_id.password = PASSWORD
         self.assertRefused(self.post_login("jane.doe@retailer.test", PASSWORD))
         self.assertLoggedIn(self.post_login("jane.doe", PASSWORD))
         self.assertLoggedIn(self.post_login("twin", PASSWORD))

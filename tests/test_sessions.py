@@ -20,17 +20,13 @@ class TestSessionsEndWithAccess(WebsiteLoginCase, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.setup_website_login()
-        cls.jane = cls.make_contact()
-        cls.issue(cls.jane)
-        cls.jane.website_user_id.password = PASSWORD
+        cls.jane = cls.make_active_contact(PASSWORD)
         other_company = cls.env["res.partner"].create(
             {"name": "Other Customer", "is_company": True}
         )
-        cls.john = cls.make_contact(
-            name="John Roe", username="john.roe", parent_id=other_company.id
+        cls.john = cls.make_active_contact(
+            PASSWORD, name="John Roe", username="john.roe", parent_id=other_company.id
         )
-        cls.issue(cls.john)
-        cls.john.website_user_id.password = PASSWORD
 
     def open_sessions(self, login="jane.doe"):
         """John's session, kept aside, and Jane's (or ``login``'s), used by the

@@ -26,18 +26,7 @@ class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
 
     def setUp(self):
         super().setUp()
-        self.registry._login_failures = None
-        self.addCleanup(setattr, self.registry, "_login_failures", None)
-
-    def post_login(self, login, password):
-        self.url_open("/web/session/logout", allow_redirects=False)
-        page = self.url_open("/web/login")
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        return self.url_open(
-            "/web/login",
-            data={"login": login, "password": password, "csrf_token": csrf},
-            allow_redirects=False,
-        )
+        self.forget_login_failures()
 
     def logs_in(self, login, password):
         response = self.post_login(login, password)
