@@ -1,7 +1,7 @@
 from . import (
     ir_http,
-    mail_mail,
     mail_render_mixin,
+    partner_login_mailer,
     res_config_settings,
     res_partner,
     res_users,

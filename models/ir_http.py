@@ -17,12 +17,15 @@ class IrHttp(models.AbstractModel):
         result = super()._pre_dispatch(rule, args)
         # OWASP ASVS 2.3.1: an initial secret must not become the long-term password.
         if (
-            request.dispatcher.routing_type == "http"
-            and rule.endpoint.routing.get("auth") == "user"
+            rule.endpoint.routing.get("auth") == "user"
             and request.session.uid
             and not request.httprequest.path.startswith(ALLOWED_PATHS)
             and request.env.user._website_must_change_password()
         ):
+            if request.dispatcher.routing_type != "http":
+                # JSON calls (write one's email, make an API key that would outlive
+                # the temporary password) wait for a password of one's own too
+                raise werkzeug.exceptions.Forbidden()
             werkzeug.exceptions.abort(
                 request.redirect(f"{SECURITY_PAGE}?website_password_change=1", 303)
             )

@@ -27,7 +27,16 @@ class ResConfigSettings(models.TransientModel):
     website_invite_batch_size = fields.Integer(
         string="Bulk invite batch size",
         config_parameter="partner_website_login.invite_batch_size",
-        default=500,
+        default=100,
+        help="Contacts invited and mailed together, between two commits.",
+    )
+    website_invite_step_seconds = fields.Float(
+        string="Bulk invite step (seconds)",
+        config_parameter="partner_website_login.invite_step_seconds",
+        default=2.5,
+        help="A step of the bulk invite takes no new contacts after this long; "
+        "Odoo runs up to 10 steps in one pass of its scheduler, which must stay far "
+        "below the cron time limit (120 s by default).",
     )
     website_invite_eligible_count = fields.Integer(
         string="Contacts eligible for the bulk invite",

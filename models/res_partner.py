@@ -16,8 +16,13 @@ USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")
 MANAGER_GROUP = "partner_website_login.group_website_login_manager"
 # Fields only a Website Login manager may change.
 MANAGED_FIELDS = {"website_enabled", "username", "allow_login"}
-# Fields only this addon's code writes (in sudo), whatever the caller's rights.
-SYSTEM_FIELDS = {"website_access_state", "website_password_expires"}
+# Fields only this addon's code writes (in sudo), whatever the caller's rights, with
+# the values a new contact may carry (res.users creates its partner with them).
+SYSTEM_FIELD_DEFAULTS = {
+    "website_access_state": "none",
+    "website_password_expires": False,
+}
+SYSTEM_FIELDS = set(SYSTEM_FIELD_DEFAULTS)
 # Stand for the password, or the set-password link, in a rendered mail until it
 # exists: the operator reviews the mail with it, and it is replaced only when the
 # mail goes out. The template receives it under the key of TEMPLATE_CREDENTIAL_KEYS.
@@ -154,22 +159,45 @@ class ResPartner(models.Model):
             vals["username"] = username or False
         return vals
 
+    @api.model
+    def _add_website_defaults(self, vals_list):
+        """Put the defaults of the website fields (``default_*`` context keys, user
+        defaults) into ``vals_list``: Odoo adds them only after ``create`` has run
+        its checks, so they would otherwise land unchecked."""
+        fields_missing = (MANAGED_FIELDS | SYSTEM_FIELDS) - set().union(*vals_list)
+        defaults = self.default_get(list(fields_missing)) if fields_missing else {}
+        for vals in vals_list:
+            for name, value in defaults.items():
+                vals.setdefault(name, value)
+
+    def _website_fields_changed(self, vals, names):
+        """The fields of ``names`` that ``vals`` would change on ``self`` (on create,
+        ``self`` is empty and the change is against a new contact's values)."""
+        changed = set()
+        for name in names & vals.keys():
+            field = self._fields[name]
+            new = field.convert_to_cache(vals[name], self)
+            if self:
+                current = [field.convert_to_cache(p[name], p) for p in self]
+            else:
+                current = [
+                    field.convert_to_cache(SYSTEM_FIELD_DEFAULTS.get(name), self)
+                ]
+            if any(value != new for value in current):
+                changed.add(name)
+        return changed
+
     def _check_website_login_write_access(self, vals_list):
         if self.env.su:
             return
         for vals in vals_list:
-            if SYSTEM_FIELDS & vals.keys():
+            if self._website_fields_changed(vals, SYSTEM_FIELDS):
                 raise AccessError(
                     self.env._(
                         "The website access state is set by the addon, not by hand."
                     )
                 )
-            changed = {
-                name
-                for name in MANAGED_FIELDS & vals.keys()
-                if (not self and vals[name])
-                or any(partner[name] != vals[name] for partner in self)
-            }
+            changed = self._website_fields_changed(vals, MANAGED_FIELDS)
             if changed and not self.env.user.has_group(MANAGER_GROUP):
                 raise AccessError(
                     self.env._(
@@ -230,9 +258,10 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        self._add_website_defaults(vals_list)
+        self._check_website_login_write_access(vals_list)
         for vals in vals_list:
             self._normalize_website_vals(vals)
-        self._check_website_login_write_access(vals_list)
         self.flush_model(["username"])
         self.browse()._check_usernames_available(
             [vals["username"] for vals in vals_list if vals.get("username")]
@@ -253,6 +282,17 @@ class ResPartner(models.Model):
             self.flush_model(["username"])
             self._check_usernames_available([vals["username"]])
         result = super().write(vals)
+        if "allow_login" in vals and not vals["allow_login"]:
+            # a company's Allow Login off keeps all its contacts out, for good
+            if companies := self.filtered("is_company"):
+                contacts = self.sudo().search(  # checked above: a manager's decision
+                    [
+                        ("commercial_partner_id", "in", companies.ids),
+                        ("id", "not in", self.ids),
+                        ("allow_login", "=", True),
+                    ]
+                )
+                contacts.write({"allow_login": False})
         if ("allow_login" in vals and not vals["allow_login"]) or (
             "active" in vals and not vals["active"]
         ):
@@ -306,6 +346,14 @@ class ResPartner(models.Model):
                 [("website_email_valid", "=", True)],
             ),
             (
+                "reserved_user",
+                self.env._(
+                    "The contact belongs to one of Odoo's own users (the public user "
+                    "or the portal template user)."
+                ),
+                [("id", "not in", self._website_reserved_partner_ids())],
+            ),
+            (
                 "internal_user",
                 self.env._(
                     "The contact is an internal user: they log in the Odoo way."
@@ -347,6 +395,22 @@ class ResPartner(models.Model):
                 ),
             ]
         return rules
+
+    @api.model
+    def _website_reserved_partner_ids(self):
+        """Contacts of the users Odoo keeps for itself: never given a login."""
+        users = self.env.ref("base.public_user", raise_if_not_found=False)
+        # sudo: the setting and these users are read for the rule, not shown
+        template_id = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("base.template_portal_user_id")
+        )
+        if template_id and template_id.isdigit():
+            users = (users or self.env["res.users"]) | self.env["res.users"].browse(
+                int(template_id)
+            )
+        return (users or self.env["res.users"]).sudo().exists().partner_id.ids
 
     @api.model
     def _website_invite_domain(self):
@@ -515,59 +579,36 @@ class ResPartner(models.Model):
 
     # --------------------------------------------------------------------- mails
 
-    def _website_password_mail_values(
-        self, template, credentials=None, expires_at=None, kind="password"
-    ):
-        """Render ``template`` for each contact, in its language, in batch.
+    def _website_password_mail_values(self, template, expires_at=None, kind="password"):
+        """Render ``template`` for each contact, in its language, in batch, with the
+        placeholder where the password or link goes (filled in only at sending).
 
-        :param credentials: {partner id: clear password or link URL}; without it,
-            the mails keep the placeholder (for review before any secret exists).
         :param expires_at: the expiry the mail announces (default: if issued now)
         :param kind: what the mails carry, "password" or "link"
-        :returns: {partner id: values for mail.mail}
+        :returns: {partner id: {subject, body_html, email_from, reply_to, routing}}
         """
         if expires_at is None:
             expires_at = (
                 fields.Datetime.now()
                 + self.env["res.users.temporary.password"]._validity()
             )
-        placeholder = CREDENTIAL_PLACEHOLDERS[kind]
         rendered = template.with_context(
-            **{TEMPLATE_CREDENTIAL_KEYS[kind]: placeholder},
+            **{TEMPLATE_CREDENTIAL_KEYS[kind]: CREDENTIAL_PLACEHOLDERS[kind]},
             website_password_expires=expires_at,
             **{COMPILE_ONCE: True},
         )._generate_template(
-            self.ids,
-            (
-                "subject",
-                "body_html",
-                "email_from",
-                "email_to",
-                "reply_to",
-                "auto_delete",
-            ),
+            self.ids, ("subject", "body_html", "email_from", "reply_to")
         )
-        values_by_partner = {}
-        for partner in self:
-            values = rendered[partner.id]
-            body = values.get("body_html") or ""
-            if credentials is not None:
-                body = self._website_fill_credential(
-                    body, kind, credentials[partner.id]
-                )
-            values_by_partner[partner.id] = {
-                "subject": values.get("subject"),
-                "body_html": body,
-                "email_from": values.get("email_from"),
-                "email_to": values.get("email_to") or partner.email_formatted,
-                "reply_to": values.get("reply_to"),
-                # not linked to the contact: a queued mail holding a password stays
-                # out of the chatter and of what document access would let one read
-                "message_type": "user_notification",
-                "auto_delete": True,
+        return {
+            partner.id: {
+                "subject": rendered[partner.id].get("subject"),
+                "body_html": rendered[partner.id].get("body_html") or "",
+                "email_from": rendered[partner.id].get("email_from"),
+                "reply_to": rendered[partner.id].get("reply_to"),
                 **partner._website_mail_routing(),
             }
-        return values_by_partner
+            for partner in self
+        }
 
     def _website_mail_routing(self):
         """Send through the mail configuration of the contact's company: Odoo picks
@@ -592,26 +633,49 @@ class ResPartner(models.Model):
     def _website_mail_template(self, xmlid):
         return self.env.ref(xmlid).sudo()  # rendering: managers need no template rights
 
-    def _post_website_password_note(self, expires_at, kind="password"):
+    def _post_website_password_note(self, expires_at, kind="password", run=None):
+        """A note on each contact that its mail went out: when, by whom or which
+        run, valid until, password or link; never the secret. One insert."""
+        if not self:
+            return
         expiry = tools.format_datetime(self.env, expires_at, tz=self.env.user.tz)
+        sender = run.display_name if run else self.env.user.name
+        bodies = {}
         for partner in self:
             if kind == "link":
                 body = self.env._(
                     "Set-password link sent to %(email)s by %(user)s, valid until "
                     "%(expiry)s.",
-                    email=partner.email,
-                    user=self.env.user.name,
+                    email=partner.email_normalized,
+                    user=sender,
                     expiry=expiry,
                 )
             else:
                 body = self.env._(
                     "Password mail sent to %(email)s by %(user)s, valid until "
                     "%(expiry)s.",
-                    email=partner.email,
-                    user=self.env.user.name,
+                    email=partner.email_normalized,
+                    user=sender,
                     expiry=expiry,
                 )
-            partner.message_post(body=body, subtype_xmlid="mail.mt_note")
+            bodies[partner.id] = escape(body)  # plain text, as message_post escapes
+        # sudo: the notes are the addon's record of what it did (rights checked by
+        # the callers: a manager, or the scheduler)
+        self.sudo()._message_log_batch(bodies)
+
+    def _website_mail_recipient(self):
+        """The one address a password mail goes to: the contact's own, whatever a
+        template or a caller says, with a name that cannot break the header."""
+        self.ensure_one()
+        name = " ".join((self.name or "").split())  # no line break in To:
+        return tools.formataddr((name, self.email_normalized))
+
+    def _revoke_website_credentials(self):
+        """The contacts' temporary passwords and links stop working."""
+        if self:
+            self.env["res.users.temporary.password"].sudo().search(
+                [("user_id.partner_id", "in", self.ids)]
+            )._revoke()
 
     # ------------------------------------------------------- set-password links
 
@@ -648,9 +712,7 @@ class ResPartner(models.Model):
             )
         self.check_access("write")
         self.write({"allow_login": False})
-        self.env["res.users.temporary.password"].sudo().search(
-            [("user_id.partner_id", "in", self.ids)]
-        )._revoke()
+        self._revoke_website_credentials()
         note = escape(  # plain text in an HTML body, as message_post would escape it
             self.env._("Website access revoked by %(user)s.", user=self.env.user.name)
         )

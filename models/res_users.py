@@ -1,13 +1,19 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import contextvars
+import logging
 import secrets
 import weakref
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import AccessDenied, ValidationError
+from odoo.exceptions import AccessDenied, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
+_logger = logging.getLogger(__name__)
+
+# passlib refuses longer passwords with an error of its own (Odoo would answer 500)
+MAX_PASSWORD_LENGTH = 4096
+MANAGER_GROUP = "partner_website_login.group_website_login_manager"
 # How far the login attempt under way got: _login spends the time of a password hash
 # on a refusal that did not hash (unknown or ambiguous login, a contact without a
 # password of their own), so that refusals cannot tell which logins exist.
@@ -73,13 +79,25 @@ class ResUsers(models.Model):
 
     @classmethod
     def _website_spend_hash_time(cls, crypt_context, password):
-        """Verify ``password`` against the hash of a random password: as long as
-        checking a real one, and never a match."""
+        """Verify a password against the hash of a random password: as long as
+        checking a real one, and never a match. What was typed does not matter to
+        the time (pbkdf2 hashes it once), so anything unusable is replaced."""
         decoy = cls._website_decoy_hashes.get(crypt_context)
         if decoy is None:
             decoy = crypt_context.hash(secrets.token_urlsafe(32))
             cls._website_decoy_hashes[crypt_context] = decoy
-        crypt_context.verify(str(password or "-"), decoy)
+        if not cls._website_usable_password(password):
+            password = "-"
+        crypt_context.verify(password, decoy)
+
+    @staticmethod
+    def _website_usable_password(password):
+        """A password Odoo can check: a non-empty string passlib accepts."""
+        return (
+            isinstance(password, str)
+            and 0 < len(password) <= MAX_PASSWORD_LENGTH
+            and "\x00" not in password
+        )
 
     @api.model
     def _get_login_domain(self, login):
@@ -129,6 +147,14 @@ class ResUsers(models.Model):
         return rows[0][0] if len(rows) == 1 and rows[0][1] else False
 
     def _check_credentials(self, credential, env):
+        if credential.get("type") == "password" and not self._website_usable_password(
+            credential.get("password")
+        ):
+            # Odoo refuses an empty password before hashing and fails on a number,
+            # a list or an overlong one (a TypeError or a 500, not counted by the
+            # cooldown): refuse them all here, as AccessDenied, which _login counts
+            # and answers in the time of a password hash.
+            raise AccessDenied()
         if (
             progress := _LOGIN_PROGRESS.get()
         ) and self.env.user._website_has_own_password():
@@ -219,12 +245,57 @@ class ResUsers(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         users = super().create(vals_list)
-        # a portal user made by any path (portal wizard, signup, this addon) may log in
-        portal_partners = users.filtered("share").partner_id.sudo()
-        portal_partners.filtered(lambda partner: not partner.allow_login).write(
-            {"allow_login": True}
-        )
+        # A portal user made by a Website Login manager (the portal wizard, the user
+        # form, this addon) may log in; one made by anybody else waits for a manager
+        # (signup ticks the flag itself, see _signup_create_user).
+        if self.env.user._is_superuser() or self.env.user.has_group(MANAGER_GROUP):
+            portal_partners = users.filtered("share").partner_id.sudo()
+            portal_partners.filtered(lambda partner: not partner.allow_login).write(
+                {"allow_login": True}
+            )
         return users
+
+    # ---------------------------------------------------------- reset password
+
+    @api.model
+    def reset_password(self, login):
+        """/web/reset_password answers alike whether the login exists, is shared or
+        is unknown; and an anonymous request does not replace the one-time link a
+        manager sent (the contact may use that link, or ask for a new one)."""
+        login = (login or "").strip()
+        users = self.search(self._get_login_domain(login))
+        if not users:
+            users = self.search(self._get_email_domain(login))
+        if len(users) != 1:
+            _logger.info("Password reset asked for a login that names no one user")
+            return False
+        if users.share and users._website_pending_link():
+            _logger.info("Password reset skipped: user %s has a pending link", users.id)
+            return False
+        try:
+            return super().reset_password(login)
+        except UserError as error:
+            # the mail could not go out: say so in the log, not to the visitor
+            _logger.warning(
+                "Password reset mail of user %s failed: %s", users.id, error
+            )
+            return False
+
+    def _website_pending_link(self):
+        """The user holds an unexpired set-password link of this addon."""
+        self.ensure_one()
+        return bool(
+            self.env["res.users.temporary.password"]
+            .sudo()  # nobody has access rights on the credentials
+            .search_count(
+                [
+                    ("user_id", "=", self.id),
+                    ("kind", "=", "link"),
+                    ("expires_at", ">", fields.Datetime.now()),
+                ],
+                limit=1,
+            )
+        )
 
     @api.model
     def _signup_create_user(self, values):

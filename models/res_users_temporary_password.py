@@ -55,9 +55,9 @@ class ResUsersTemporaryPassword(models.Model):
     # HMAC of the password, or of the link's signed auth_signup token
     password_hash = fields.Char(required=True, readonly=True)
     expires_at = fields.Datetime(required=True, readonly=True, index=True)
-    # mail.mail carrying the password while it is queued: on a delivery failure the
-    # password is revoked (see mail_mail.py). An integer: sent mails are deleted.
-    mail_id = fields.Integer(index="btree_not_null", readonly=True)
+    # Committed before its mail goes out, cleared once the SMTP server took it: a
+    # row still "sending" when a step starts was left by a step that crashed.
+    sending = fields.Boolean(readonly=True, index="btree_not_null")
     invite_run_id = fields.Many2one("website.invite.run", readonly=True, index=True)
 
     _sql_constraints = [
@@ -183,31 +183,42 @@ class ResUsersTemporaryPassword(models.Model):
         return hmac.compare_digest(expected, row.password_hash)
 
     @api.model
-    def _link_mails(self, mail_by_partner, invite_run):
-        """Remember which queued mail carries each contact's password (one query)."""
-        if not mail_by_partner:
-            return
+    def _mark_sending(self, partners, run=None):
+        """The credentials of ``partners`` are on their way (one query)."""
+        self.flush_model()
         self.env.cr.execute(
             SQL(
                 """UPDATE res_users_temporary_password c
-                      SET mail_id = v.mail_id, invite_run_id = %s
-                     FROM unnest(%s::int[], %s::int[]) AS v(partner_id, mail_id),
-                          res_users u
-                    WHERE u.id = c.user_id AND u.partner_id = v.partner_id""",
-                invite_run.id or None,
-                list(mail_by_partner),
-                list(mail_by_partner.values()),
+                      SET sending = TRUE, invite_run_id = %s
+                     FROM res_users u
+                    WHERE u.id = c.user_id AND u.partner_id IN %s""",
+                run.id if run else None,
+                tuple(partners.ids) or (0,),
             )
         )
-        self.invalidate_model(["mail_id", "invite_run_id"])
+        self.invalidate_model(["sending", "invite_run_id"])
 
-    def _revoke_after_failed_delivery(self, failure_type, failure_reason):
-        for run in self.invite_run_id:
-            run._record_failures(
-                self.filtered(lambda row, run=run: row.invite_run_id == run),
-                failure_reason or failure_type,
+    @api.model
+    def _mark_sent(self, partners):
+        """The SMTP server took the mails of ``partners`` (one query)."""
+        if not partners:
+            return
+        self.env.cr.execute(
+            SQL(
+                """UPDATE res_users_temporary_password c SET sending = NULL
+                     FROM res_users u
+                    WHERE u.id = c.user_id AND u.partner_id IN %s""",
+                tuple(partners.ids),
             )
-        self._revoke()
+        )
+        self.invalidate_model(["sending"])
+
+    @api.model
+    def _left_sending(self, run):
+        """Credentials of ``run`` whose step crashed before their mail was sure."""
+        return self.sudo().search(
+            [("sending", "=", True), ("invite_run_id", "=", run.id)]
+        )
 
     def _revoke(self):
         """The passwords and links stop working; the contacts show "No access"."""

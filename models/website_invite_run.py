@@ -1,7 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+import time
 
-from odoo import api, fields, models
+from odoo import api, fields, models, modules
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -12,7 +13,13 @@ _logger = logging.getLogger(__name__)
 MANAGER_GROUP = "partner_website_login.group_website_login_manager"
 INVITE_TEMPLATE = "partner_website_login.mail_template_website_invite"
 WORKER_CRON = "partner_website_login.ir_cron_process_website_invite_batches"
-DEFAULT_BATCH_SIZE = 500
+BATCH_SIZE_KEY = "partner_website_login.invite_batch_size"
+STEP_SECONDS_KEY = "partner_website_login.invite_step_seconds"
+DEFAULT_BATCH_SIZE = 100
+# A step of the worker job takes no new contacts after this many seconds: Odoo runs
+# up to 10 steps in one pass of its cron worker, which must stay far below the
+# cron time limit (--limit-time-real, 120 s by default).
+DEFAULT_STEP_SECONDS = 2.5
 # Reasons counted at the start of a run, among the Website Enabled contacts.
 SKIP_REASONS = (
     "contact_archived",
@@ -145,31 +152,86 @@ class WebsiteInviteRun(models.Model):
 
     @api.model
     def _cron_process_batch(self):
-        """One committed batch of the open run; ir.cron calls again while any remain."""
+        """One time-boxed step of the open run: invites and delivers in committed
+        batches until the step's time is up; ir.cron calls again while any remain."""
         run = self.search([("state", "=", "running")], order="id", limit=1)
         if not run or not run._lock():
             return
+        taken = run._step()
         partners = self.env["res.partner"]
-        partners._mark_expired_website_invites()
-        size = int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("partner_website_login.invite_batch_size", DEFAULT_BATCH_SIZE)
-        )
         domain = partners._website_invite_domain() + self._company_domain(
             run.company_ids
         )
-        batch = partners.search(
-            [("id", ">", run.last_partner_id)] + domain,
-            order="id",
-            limit=max(size, 1),
-        )
-        if batch:
-            run._invite(batch)
         remaining = partners.search_count([("id", ">", run.last_partner_id)] + domain)
         if not remaining:
             run.write({"state": "done", "ended_at": fields.Datetime.now()})
-        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
+        self.env["ir.cron"]._notify_progress(done=taken, remaining=remaining)
+        if remaining:
+            # wake the cron worker at once after this pass, not at its next poll
+            self.env.ref(WORKER_CRON).sudo()._trigger()
+
+    def _step(self):
+        """Invite batches of contacts until the step's time is up.
+
+        :returns: how many contacts the step took
+        """
+        self.ensure_one()
+        get_param = self.env["ir.config_parameter"].sudo().get_param
+        size = max(int(get_param(BATCH_SIZE_KEY, DEFAULT_BATCH_SIZE) or 1), 1)
+        seconds = float(get_param(STEP_SECONDS_KEY, DEFAULT_STEP_SECONDS) or 1)
+        started = time.monotonic()
+        deadline = started + seconds
+        self._recover_interrupted_step()
+        partners = self.env["res.partner"]
+        partners._mark_expired_website_invites()
+        domain = partners._website_invite_domain() + self._company_domain(
+            self.company_ids
+        )
+        sessions = {}  # one SMTP connection per step and server
+        taken = 0
+        batch_seconds = 0.0
+        try:
+            # the first batch always: every step moves the run forward
+            while not taken or time.monotonic() + batch_seconds < deadline:
+                batch_started = time.monotonic()
+                batch = partners.search(
+                    [("id", ">", self.last_partner_id)] + domain, order="id", limit=size
+                )
+                if not batch:
+                    break
+                taken += len(batch)
+                self._invite(batch, deadline, sessions)
+                if self._auto_commit():
+                    self.env.cr.commit()
+                    if not self._lock():
+                        break
+                batch_seconds = time.monotonic() - batch_started
+        finally:
+            self.env["partner.login.mailer"]._close_sessions(sessions)
+        return taken
+
+    @api.model
+    def _auto_commit(self):
+        # each batch is committed, except inside tests, which run in one transaction
+        return not modules.module.current_test
+
+    def _recover_interrupted_step(self):
+        """A step that crashed while sending left credentials "sending": nobody
+        knows whether their mails went out, so they are revoked and those contacts
+        invited again (at most one batch is mailed twice, nobody is lost)."""
+        left = self.env["res.users.temporary.password"]._left_sending(self)
+        if not left:
+            return
+        partners = left.user_id.partner_id
+        _logger.warning(
+            "Bulk website invite: a step was interrupted; %s contacts are invited "
+            "again",
+            len(partners),
+        )
+        left._revoke()
+        self.write(
+            {"last_partner_id": min(self.last_partner_id, min(partners.ids) - 1)}
+        )
 
     def _lock(self):
         """Only one worker at a time on a run (two Odoo servers, one database)."""
@@ -182,50 +244,49 @@ class WebsiteInviteRun(models.Model):
         )
         return bool(self.env.cr.fetchone())
 
-    def _invite(self, partners):
-        """Issue passwords or links to ``partners`` and queue their mails, all in
-        one transaction: committed together or not at all."""
+    def _invite(self, partners, deadline=None, sessions=None):
+        """Issue passwords or links to ``partners`` and deliver their mails."""
         self.ensure_one()
         collisions = partners._website_login_collisions()
         to_invite = partners.filtered(lambda partner: partner.id not in collisions)
-        kind = self.credential_mode or "password"
-        credentials = to_invite._issue_website_credentials(kind)
-        template = partners._website_mail_template(INVITE_TEMPLATE)
-        values_by_partner = to_invite._website_password_mail_values(
-            template, credentials, to_invite[:1].website_password_expires, kind
+        # committed with the credentials: a crash later is recovered from them
+        self.write({"last_partner_id": max(partners.ids)})
+        outcome = self.env["partner.login.mailer"]._deliver(
+            to_invite,
+            partners._website_mail_template(INVITE_TEMPLATE),
+            self.credential_mode or "password",
+            run=self,
+            deadline=deadline,
+            sessions=sessions,
+            auto_commit=self._auto_commit(),
         )
-        mails = self.env["mail.mail"].sudo().create(list(values_by_partner.values()))
-        self.env["res.users.temporary.password"]._link_mails(
-            dict(zip(values_by_partner, mails.ids, strict=True)), self
-        )
-        values = {
-            "invited_count": self.invited_count + len(to_invite),
-            "last_partner_id": max(partners.ids),
-        }
+        failures = [
+            f"{partners.browse(partner_id).name}: {reason}"
+            for partner_id, (_type, reason) in outcome.failed.items()
+        ]
         if collisions:
-            values["failed_count"] = self.failed_count + len(collisions)
-            values["failure_details"] = self._append_failure(
+            failures.append(
                 self.env._(
                     "login already used by another user: %(logins)s",
                     logins=", ".join(collisions.values()),
                 )
             )
-        self.write(values)
-        # deliver within minutes, not at the mail queue's next hourly run
-        self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
-        _logger.info("Bulk website invite: %s contacts invited", len(to_invite))
+        values = {"invited_count": self.invited_count + len(outcome.sent)}
+        if outcome.unsent:  # the deadline came first: the next step takes them
+            values["last_partner_id"] = min(outcome.unsent.ids) - 1
+        if failures:
+            values["failed_count"] = (
+                self.failed_count + len(outcome.failed) + len(collisions)
+            )
+            values["failure_details"] = self._append_failure("\n".join(failures))
+        self.sudo().write(values)
+        _logger.info(
+            "Bulk website invite: %s delivered, %s failed, %s left for the next step",
+            len(outcome.sent),
+            len(outcome.failed) + len(collisions),
+            len(outcome.unsent),
+        )
+        return outcome
 
     def _append_failure(self, text):
         return "\n".join(filter(None, [self.failure_details, text]))
-
-    def _record_failures(self, credentials, reason):
-        self.ensure_one()
-        self.sudo().write(
-            {
-                "failed_count": self.failed_count + len(credentials),
-                "failure_details": self._append_failure(
-                    f"{', '.join(credentials.user_id.partner_id.mapped('name'))}: "
-                    f"{reason}"
-                ),
-            }
-        )

@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Helpers shared by the tests: contacts, users, and a real local SMTP server."""
 
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -21,15 +22,25 @@ PASSWORD_IN_MAIL = re.compile(r"Temporary password: <strong>([^<]+)</strong>")
 
 
 class RecordingHandler:
-    """An SMTP server's handler: keeps each message, or refuses it with a 550."""
+    """An SMTP server's handler: keeps each message, or refuses it with a 550; with
+    ``hang_up_after``, it closes the connection at the DATA of the message after
+    that many, without an answer; with ``delay``, it answers DATA that late."""
 
-    def __init__(self, refuse=False, refuse_recipients=()):
+    def __init__(self, refuse=False, refuse_recipients=(), hang_up_after=None, delay=0):
         self.refuse = refuse
         self.refuse_recipients = set(refuse_recipients)
+        self.hang_up_after = hang_up_after
+        self.delay = delay
         self.messages = []
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.hang_up_after is not None and len(self.messages) >= self.hang_up_after:
+            self.hang_up_after = None  # once: the next connection works again
+            server.transport.close()
+            return "421 closing"  # never reaches the client
         if self.refuse or self.refuse_recipients & set(envelope.rcpt_tos):
             return "550 5.7.1 Mailbox unavailable for this test"
         message = email.message_from_bytes(
@@ -48,7 +59,13 @@ def free_port():
 
 @contextlib.contextmanager
 def smtp_server(
-    env, refuse=False, reachable=True, refuse_recipients=(), from_filter=False
+    env,
+    refuse=False,
+    reachable=True,
+    refuse_recipients=(),
+    from_filter=False,
+    hang_up_after=None,
+    delay=0,
 ):
     """A real SMTP server on 127.0.0.1 as the database's outgoing mail server.
 
@@ -57,7 +74,12 @@ def smtp_server(
     is changed, so that an HttpCase's browser keeps using the test cursor.
     """
     port = free_port()
-    handler = RecordingHandler(refuse=refuse, refuse_recipients=refuse_recipients)
+    handler = RecordingHandler(
+        refuse=refuse,
+        refuse_recipients=refuse_recipients,
+        hang_up_after=hang_up_after,
+        delay=delay,
+    )
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     if reachable:
         controller.start()
@@ -83,6 +105,15 @@ def smtp_server(
 def message_html(message):
     part = message.get_body(preferencelist=("html",))
     return part.get_content() if part else ""
+
+
+def recipients(smtp):
+    """The addresses the SMTP server received mail for, one per message."""
+    return sorted(
+        address.addr_spec
+        for message in smtp.messages
+        for address in message["To"].addresses
+    )
 
 
 def password_from(message):

@@ -1,9 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
-import smtplib
 
 from odoo import api, fields, models, tools
-from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 from odoo.exceptions import AccessError, UserError
 
 from ..models.res_partner import CREDENTIAL_PLACEHOLDERS, MANAGER_GROUP
@@ -127,7 +125,7 @@ class RandomPasswordMail(models.TransientModel):
             "partner_ids": partner.ids,
             "recipient_ids": partner.ids,
             "email_from": values["email_from"],
-            "email_to": values["email_to"],
+            "email_to": partner._website_mail_recipient(),
             "subject": values["subject"],
             "body": values["body_html"],
             "credential_mode": mode,
@@ -141,10 +139,15 @@ class RandomPasswordMail(models.TransientModel):
         self.ensure_one()
         self._check_sender()
         self.recipient_ids.check_access("write")
+        partners = self.recipient_ids - self.recipient_ids.browse(
+            self.recipient_ids._website_login_refusals()
+        )
+        if self.is_single and partners != self.recipient_ids:
+            raise UserError(
+                self.recipient_ids._website_login_refusals()[self.recipient_ids.id]
+            )
+        reviewed = None
         if self.is_single:
-            partner = self.recipient_ids
-            if refusals := partner._website_login_refusals():
-                raise UserError(refusals[partner.id])
             placeholder = CREDENTIAL_PLACEHOLDERS[self.credential_mode]
             if placeholder not in (self.body or ""):
                 raise UserError(
@@ -154,45 +157,45 @@ class RandomPasswordMail(models.TransientModel):
                         placeholder=placeholder,
                     )
                 )
-            self._send_password_mail(
-                partner,
-                {
-                    "subject": self.subject,
-                    "body_html": self.body,
-                    "email_from": self.email_from,
-                    "email_to": self.email_to,
-                    "message_type": "user_notification",
-                    "auto_delete": True,
-                    **partner._website_mail_routing(),
-                },
+            # only what the window lets the operator edit: sender and recipient are
+            # the template's and the contact's, whatever the record says
+            reviewed = {"subject": self.subject, "body_html": self.body}
+        # one contact: both or neither, the error undoes the password and the rest
+        with self.env.cr.savepoint():
+            outcome = self.env["partner.login.mailer"]._deliver(
+                partners,
+                partners._website_mail_template(TEMPLATE),
+                self.credential_mode,
+                reviewed=reviewed,
             )
-            message = self.env._(
-                "Password mail sent to %(email)s.", email=partner.email
-            )
-        else:
-            partners = self.recipient_ids - self.recipient_ids.browse(
-                self.recipient_ids._website_login_refusals()
-            )
-            template = partners._website_mail_template(TEMPLATE)
-            values_by_partner = partners._website_password_mail_values(
-                template, kind=self.credential_mode
-            )
-            failures = []
-            for partner in partners:
-                try:
-                    self._send_password_mail(partner, values_by_partner[partner.id])
-                except UserError as error:
-                    failures.append(f"{partner.display_name}: {error}")
-            message = self.env._(
-                "%(sent)s password mails sent, %(skipped)s contacts skipped.",
-                sent=len(partners) - len(failures),
-                skipped=len(self.partner_ids) - len(partners),
-            )
-            if failures:
-                # no exception: it would roll back the passwords of mails delivered
-                return self._notification(
-                    "\n".join([message, *failures]), "warning", sticky=True
+            if self.is_single and outcome.failed:
+                _logger.info("Password mail to partner %s not delivered", partners.id)
+                raise UserError(
+                    self.env._(
+                        "The mail server did not deliver the password mail; no "
+                        "password was issued. The server said: %(error)s",
+                        error=next(iter(outcome.failed.values()))[1],
+                    )
                 )
+        failures = [
+            f"{partners.browse(partner_id).display_name}: {reason}"
+            for partner_id, (_type, reason) in outcome.failed.items()
+        ]
+        if self.is_single:
+            return self._notification(
+                self.env._("Password mail sent to %(email)s.", email=partners.email),
+                "success",
+            )
+        message = self.env._(
+            "%(sent)s password mails sent, %(skipped)s contacts skipped.",
+            sent=len(outcome.sent),
+            skipped=len(self.partner_ids) - len(partners),
+        )
+        if failures:
+            # no exception: it would roll back the passwords of mails delivered
+            return self._notification(
+                "\n".join([message, *failures]), "warning", sticky=True
+            )
         return self._notification(message, "success")
 
     def _notification(self, message, kind, sticky=False):
@@ -207,39 +210,3 @@ class RandomPasswordMail(models.TransientModel):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
-
-    def _send_password_mail(self, partner, mail_values):
-        """Issue the password (or link) and deliver its mail at once: both or
-        neither."""
-        kind = self.credential_mode
-        try:
-            with self.env.cr.savepoint():
-                secret = partner._issue_website_credentials(kind)[partner.id]
-                mail = (
-                    self.env["mail.mail"]
-                    .sudo()  # managers have no rights on mail.mail
-                    .create(
-                        dict(
-                            mail_values,
-                            body_html=partner._website_fill_credential(
-                                mail_values["body_html"], kind, secret
-                            ),
-                        )
-                    )
-                )
-                partner._post_website_password_note(
-                    partner.website_password_expires, kind
-                )
-                mail.send(raise_exception=True)
-                if mail.exists():
-                    # auto_delete drops a sent mail: one still here was not delivered
-                    raise MailDeliveryException(mail.failure_reason or mail.state)
-        except (MailDeliveryException, smtplib.SMTPException, OSError) as error:
-            _logger.info("Password mail to partner %s not delivered", partner.id)
-            raise UserError(
-                self.env._(
-                    "The mail server did not deliver the password mail; no password "
-                    "was issued. The server said: %(error)s",
-                    error="; ".join(str(arg) for arg in error.args),
-                )
-            ) from error

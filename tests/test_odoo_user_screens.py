@@ -1,0 +1,174 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Odoo's own user and portal screens, driven as the web client drives them, by
+the roles that use them: the addon must neither break them nor be bypassed by them."""
+
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests.common import JsonRpcException
+from odoo.tools import mute_logger
+
+from .common import WebsiteLoginCase
+
+
+@tagged("post_install", "-at_install")
+class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_website_login()
+        cls.admin = new_test_user(
+            cls.env,
+            login="pwl_admin",
+            groups="base.group_system,base.group_partner_manager",
+            email="admin@ourcompany.test",
+        )
+        cls.employee = new_test_user(
+            cls.env,
+            login="pwl_employee",
+            groups="base.group_user,base.group_partner_manager",
+            email="employee@ourcompany.test",
+        )
+
+    def call_kw(self, model, method, args, kwargs=None):
+        return self.make_jsonrpc_request(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
+        )
+
+    # ---------------------------------------------------------------- users
+
+    def test_an_administrator_creates_users_from_settings(self):
+        self.authenticate("pwl_admin", "pwl_admin")
+        # Settings > Users > New, then Save (the form's own call)
+        saved = self.call_kw(
+            "res.users",
+            "web_save",
+            [[], {"name": "New Colleague", "login": "new.colleague@x.test"}],
+            {"specification": {"login": {}}},
+        )
+        self.assertEqual(saved[0]["login"], "new.colleague@x.test")
+        # "Invite new user" on the Settings page
+        self.call_kw("res.users", "web_create_users", [["invited@x.test"]])
+        self.assertTrue(
+            self.env["res.users"].search([("login", "=", "invited@x.test")])
+        )
+        # Duplicate
+        colleague = self.env["res.users"].browse(saved[0]["id"])
+        copied = self.call_kw("res.users", "copy", [colleague.ids])
+        self.assertTrue(self.env["res.users"].browse(copied).exists())
+        # and a plain create over RPC
+        self.call_kw("res.users", "create", [{"name": "Plain", "login": "plain"}])
+        self.assertTrue(self.env["res.users"].search([("login", "=", "plain")]))
+
+    def test_a_new_user_contact_starts_without_website_access(self):
+        user = (
+            self.env["res.users"]
+            .with_user(self.admin)
+            .create({"name": "Fresh", "login": "fresh"})
+        )
+        self.assertEqual(user.partner_id.website_access_state, "none")
+        self.assertFalse(user.partner_id.website_password_expires)
+
+    def test_nobody_sets_the_access_state_through_create(self):
+        for values in (
+            {"website_access_state": "active"},
+            {"website_password_expires": "2030-01-01 00:00:00"},
+        ):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                self.env["res.partner"].with_user(self.admin).create(
+                    {"name": "Forged", **values}
+                )
+
+    # --------------------------------------------------------- default_* keys
+
+    def employee_creates(self, **defaults):
+        context = {f"default_{name}": value for name, value in defaults.items()}
+        return (
+            self.env["res.partner"]
+            .with_user(self.employee)
+            .with_context(**context)
+            .create({"name": "Mallory's friend", "email": "mallory@evil.test"})
+        )
+
+    def test_default_keys_in_the_context_are_checked_like_values(self):
+        customer = self.make_contact(name="Carla Customer", username="carla")
+        cases = {
+            "a username": {"username": "carla.2"},
+            "Allow Login": {"allow_login": True},
+            "Website Enabled": {"website_enabled": True},
+            "the access state": {"website_access_state": "active"},
+            "an expiry": {"website_password_expires": "2030-01-01 00:00:00"},
+            "a customer's email as username": {"username": customer.email},
+        }
+        for case, defaults in cases.items():
+            with self.subTest(case=case), self.assertRaises(AccessError):
+                self.employee_creates(**defaults)
+        # what an employee may not do, a manager may not do wrongly either
+        for bad in ("carla@retailer.test", "has space", "Сarla", "carla"):
+            with self.subTest(username=bad), self.assertRaises(ValidationError):
+                self.env["res.partner"].with_user(self.manager).with_context(
+                    default_username=bad
+                ).create({"name": "Bad"})
+
+    def test_a_plain_contact_by_an_employee_still_works(self):
+        partner = self.employee_creates()
+        self.assertFalse(partner.username)
+        self.assertFalse(partner.allow_login)
+
+    # ---------------------------------------------------------- portal wizard
+
+    def grant_in_wizard(self, user, partner, method="action_grant_access"):
+        wizard = (
+            self.env["portal.wizard"]
+            .with_user(user)
+            .with_context(active_ids=partner.ids, active_model="res.partner")
+            .create({})
+        )
+        getattr(wizard.user_ids, method)()
+        return wizard
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_an_employee_cannot_let_a_kept_out_contact_in_through_the_wizard(self):
+        kept_out = self.make_contact(name="Kay Out", username="kay.out")
+        kept_out.with_user(self.manager).action_revoke_website_access()
+        with self.assertRaisesRegex(AccessError, "Website Login manager"):
+            self.grant_in_wizard(self.employee, kept_out)
+        self.assertFalse(kept_out.website_user_id.active)
+        # a copy keeps the email: granting it is refused the same way
+        copy = kept_out.with_user(self.employee).copy()
+        self.assertFalse(copy.allow_login)
+        with self.assertRaisesRegex(AccessError, "Website Login manager"):
+            self.grant_in_wizard(self.employee, copy)
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_a_manager_grant_in_the_wizard_lets_the_contact_in(self):
+        contact = self.make_contact(
+            name="Gina Grant", username="gina", allow_login=False
+        )
+        self.grant_in_wizard(self.manager, contact)
+        self.assertTrue(contact.allow_login)
+        self.assertTrue(contact.website_user_id.active)
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_an_employee_may_invite_again_a_contact_a_manager_let_in(self):
+        contact = self.make_contact(name="Ian Again", username="ian")
+        self.grant_in_wizard(self.manager, contact)
+        self.grant_in_wizard(self.employee, contact, "action_invite_again")
+
+    def test_an_employee_over_rpc_meets_the_same_refusal(self):
+        kept_out = self.make_contact(
+            name="Rita Rpc", username="rita", allow_login=False
+        )
+        self.authenticate("pwl_employee", "pwl_employee")
+        wizard_id = self.call_kw(
+            "portal.wizard",
+            "create",
+            [{}],
+            {"context": {"active_ids": kept_out.ids, "active_model": "res.partner"}},
+        )
+        line_ids = self.call_kw("portal.wizard", "read", [[wizard_id], ["user_ids"]])[
+            0
+        ]["user_ids"]
+        with mute_logger("odoo.http"), self.assertRaises(JsonRpcException):
+            self.call_kw("portal.wizard.user", "action_grant_access", [line_ids])
+        self.assertFalse(kept_out.with_context(active_test=False).user_ids)

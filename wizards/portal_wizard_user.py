@@ -1,0 +1,43 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import models
+from odoo.exceptions import AccessError
+
+MANAGER_GROUP = "partner_website_login.group_website_login_manager"
+
+
+class PortalWizardUser(models.TransientModel):
+    """Odoo's "Grant portal access": with this addon, giving a contact website
+    access is a Website Login manager's decision, whichever screen it is made on."""
+
+    _inherit = "portal.wizard.user"
+
+    def _check_website_access_decision(self):
+        """Anybody may grant or invite again a contact a manager already let in
+        (Allow Login on); only a manager may let in a contact that is not."""
+        if self.env.su or self.env.user.has_group(MANAGER_GROUP):
+            return
+        # sudo: the flag is read to decide, not shown (it is for employees anyway)
+        kept_out = self.sudo().partner_id.filtered(
+            lambda partner: not partner.allow_login
+        )
+        if kept_out:
+            raise AccessError(
+                self.env._(
+                    "Only a Website Login manager may give %(contact)s website "
+                    "access: Allow Login is off.",
+                    contact=kept_out[0].display_name,
+                )
+            )
+
+    def action_grant_access(self):
+        self._check_website_access_decision()
+        result = super().action_grant_access()
+        # a manager's grant lets the contact in (sudo: a manager decided, above)
+        self.partner_id.sudo().filtered(lambda p: not p.allow_login).write(
+            {"allow_login": True}
+        )
+        return result
+
+    def action_invite_again(self):
+        self._check_website_access_decision()
+        return super().action_invite_again()
