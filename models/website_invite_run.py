@@ -157,14 +157,11 @@ class WebsiteInviteRun(models.Model):
         run = self.search([("state", "=", "running")], order="id", limit=1)
         if not run or not run._lock():
             return
-        taken = run._step()
-        partners = self.env["res.partner"]
-        domain = partners._website_invite_domain() + self._company_domain(
-            run.company_ids
-        )
-        remaining = partners.search_count([("id", ">", run.last_partner_id)] + domain)
-        if not remaining:
+        taken, finished = run._step()
+        if finished:
             run.write({"state": "done", "ended_at": fields.Datetime.now()})
+        # an estimate: counting what remains would scan every contact at each step
+        remaining = 0 if finished else max(run.eligible_count - run.invited_count, 1)
         self.env["ir.cron"]._notify_progress(done=taken, remaining=remaining)
         if remaining:
             # wake the cron worker at once after this pass, not at its next poll
@@ -173,7 +170,7 @@ class WebsiteInviteRun(models.Model):
     def _step(self):
         """Invite batches of contacts until the step's time is up.
 
-        :returns: how many contacts the step took
+        :returns: (how many contacts the step took, whether none are left)
         """
         self.ensure_one()
         get_param = self.env["ir.config_parameter"].sudo().get_param
@@ -183,12 +180,12 @@ class WebsiteInviteRun(models.Model):
         deadline = started + seconds
         self._recover_interrupted_step()
         partners = self.env["res.partner"]
-        partners._mark_expired_website_invites()
         domain = partners._website_invite_domain() + self._company_domain(
             self.company_ids
         )
         sessions = {}  # one SMTP connection per step and server
         taken = 0
+        finished = False
         batch_seconds = 0.0
         try:
             # the first batch always: every step moves the run forward
@@ -198,17 +195,22 @@ class WebsiteInviteRun(models.Model):
                     [("id", ">", self.last_partner_id)] + domain, order="id", limit=size
                 )
                 if not batch:
+                    finished = True
                     break
                 taken += len(batch)
                 self._invite(batch, deadline, sessions)
+                # a short batch that all went (no contact left for a later step)
+                finished = len(batch) < size and self.last_partner_id == max(batch.ids)
                 if self._auto_commit():
                     self.env.cr.commit()
                     if not self._lock():
                         break
                 batch_seconds = time.monotonic() - batch_started
+                if finished:
+                    break
         finally:
             self.env["partner.login.mailer"]._close_sessions(sessions)
-        return taken
+        return taken, finished
 
     @api.model
     def _auto_commit(self):

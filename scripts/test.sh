@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check of the addon on real Odoo 18 and PostgreSQL: the tests in a
-# throwaway database, the uninstall check, pylint-odoo, ruff and the wheel. Exit code
+# throwaway database, the crash-recovery check, the uninstall check, pylint-odoo, ruff and the wheel. Exit code
 # 0 only if all pass.
 # Usage: scripts/test.sh [--only-tests] [odoo test tags, default /partner_website_login]
 set -uo pipefail
@@ -41,6 +41,9 @@ odoo_bin --addons-path="$ADDONS_PATH" -d "$DB" -i "$ADDON" \
     --log-level=info --log-handler=odoo.tests:INFO >"$LOG" 2>&1
 odoo_rc=$?
 python3 "$REPO_ROOT/scripts/summarize_test_log.py" "$LOG" "$odoo_rc" || failed=1
+
+echo "== crash recovery"
+python3 "$REPO_ROOT/scripts/check_crash_recovery.py" "$DB" "$ADDONS_PATH" || failed=1
 
 echo "== uninstall"
 python3 "$REPO_ROOT/scripts/check_uninstall.py" "$DB" "$ADDONS_PATH" || failed=1
