@@ -202,7 +202,8 @@ class WebsiteInviteRun(models.Model):
                 # a short batch that all went (no contact left for a later step)
                 finished = len(batch) < size and self.last_partner_id == max(batch.ids)
                 if self._auto_commit():
-                    self.env.cr.commit()
+                    # each batch's outcome is kept whatever happens to later ones
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
                     if not self._lock():
                         break
                 batch_seconds = time.monotonic() - batch_started
