@@ -25,7 +25,6 @@ import argparse
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 
 ADDON = "partner_website_login"
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
 
 
 def fail(message):
@@ -55,6 +55,7 @@ try:
     from aiosmtpd.controller import Controller
 except ImportError:
     fail("aiosmtpd is missing: python3 -m pip install aiosmtpd")
+from odoo_process import free_port, start_server  # noqa: E402 (scripts/ on the path)
 
 
 class CountingSink:
@@ -66,12 +67,6 @@ class CountingSink:
     async def handle_DATA(self, server, session, envelope):
         self.count += 1
         return "250 OK"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def addons_path(link_dir):
@@ -185,40 +180,9 @@ def run_bulk_invite(registry):
             steps += 1
 
 
-class OdooServer:
-    """odoo-bin on the benchmark database with Odoo's default limits and one cron
-    thread, its log in a file."""
-
-    def __init__(self, db, path, log_path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "odoo",
-                "-d",
-                db,
-                f"--db-filter=^{db}$",
-                f"--addons-path={path}",
-                "--http-interface=127.0.0.1",
-                f"--http-port={self.port}",
-                "--max-cron-threads=1",
-                f"--logfile={log_path}",
-            ]
-        )
-        for _attempt in range(120):
-            try:
-                requests.get(f"{self.url}/web/login", timeout=5)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        fail("the Odoo server did not start: see " + log_path)
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(30)
+def stop(server):
+    server.terminate()
+    server.wait(30)
 
 
 class JsonRpcSession:
@@ -323,8 +287,8 @@ def bench_size(size, sample, path, keep):
         Registry.delete(db)
 
         # 1. end to end on a real server, stock settings
-        server = OdooServer(db, path, log_path)
-        admin = JsonRpcSession(server.url, db, "admin", "admin")
+        server, url = start_server(db, path, log_path)
+        admin = JsonRpcSession(url, db, "admin", "admin")
         cron_id = admin.call_kw(
             "ir.model.data",
             "search_read",
@@ -336,7 +300,7 @@ def bench_size(size, sample, path, keep):
             ],
             {"fields": ["res_id"]},
         )[0]["res_id"]
-        with PeakMemoryOf(server.process.pid) as memory:
+        with PeakMemoryOf(server.pid) as memory:
             started = time.perf_counter()
             admin.call_kw("ir.cron", "method_direct_trigger", [[cron_id]])
             while sink.count < size and time.perf_counter() - started < 900:
@@ -356,7 +320,7 @@ def bench_size(size, sample, path, keep):
         for line_id in lines[0]["user_ids"]:
             admin.call_kw("portal.wizard.user", "action_grant_access", [[line_id]])
         wizard_seconds = time.perf_counter() - wizard_started
-        server.stop()
+        stop(server)
         server = None
         longest_pass, longest_step, steps = cron_passes(log_path)
 
@@ -374,7 +338,7 @@ def bench_size(size, sample, path, keep):
         run = result["run"]
     finally:
         if server:
-            server.stop()
+            stop(server)
         controller.stop()
         Registry.delete(db)
         if not keep:

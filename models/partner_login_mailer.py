@@ -69,7 +69,7 @@ class PartnerLoginMailer(models.AbstractModel):
         secrets_by_partner = partners._issue_website_credentials(kind)
         expires_at = partners[:1].website_password_expires
         credentials = self.env["res.users.temporary.password"]
-        credentials._mark_sending(partners, run)
+        credentials._set_sending(partners, True, run)
         mails = partners._website_password_mail_values(
             template, expires_at=expires_at, kind=kind
         )
@@ -92,7 +92,7 @@ class PartnerLoginMailer(models.AbstractModel):
             if own_sessions:
                 self._close_sessions(sessions)
 
-        credentials._mark_sent(outcome.sent)
+        credentials._set_sending(outcome.sent, False)
         partners.browse(outcome.failed)._revoke_website_credentials()
         outcome.unsent._revoke_website_credentials()
         self._keep_failed_mails(partners, mails, outcome.failed)

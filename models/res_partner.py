@@ -399,18 +399,19 @@ class ResPartner(models.Model):
     @api.model
     def _website_reserved_partner_ids(self):
         """Contacts of the users Odoo keeps for itself: never given a login."""
-        users = self.env.ref("base.public_user", raise_if_not_found=False)
-        # sudo: the setting and these users are read for the rule, not shown
+        # sudo: these users and the setting naming the template are read for the
+        # rule, not shown
+        users = self.env["res.users"].sudo().with_context(active_test=False)
+        public = self.env.ref("base.public_user", raise_if_not_found=False)
         template_id = (
             self.env["ir.config_parameter"]
             .sudo()
-            .get_param("base.template_portal_user_id")
+            .get_param("base.template_portal_user_id", "")
         )
-        if template_id and template_id.isdigit():
-            users = (users or self.env["res.users"]) | self.env["res.users"].browse(
-                int(template_id)
-            )
-        return (users or self.env["res.users"]).sudo().exists().partner_id.ids
+        ids = [public.id] if public else []
+        if template_id.isdigit():
+            ids.append(int(template_id))
+        return users.browse(ids).exists().partner_id.ids
 
     @api.model
     def _website_invite_domain(self):

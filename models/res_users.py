@@ -9,11 +9,12 @@ from odoo.exceptions import AccessDenied, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
+from .res_partner import MANAGER_GROUP
+
 _logger = logging.getLogger(__name__)
 
 # passlib refuses longer passwords with an error of its own (Odoo would answer 500)
 MAX_PASSWORD_LENGTH = 4096
-MANAGER_GROUP = "partner_website_login.group_website_login_manager"
 # How far the login attempt under way got: _login spends the time of a password hash
 # on a refusal that did not hash (unknown or ambiguous login, a contact without a
 # password of their own), so that refusals cannot tell which logins exist.

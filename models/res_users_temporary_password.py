@@ -183,35 +183,24 @@ class ResUsersTemporaryPassword(models.Model):
         return hmac.compare_digest(expected, row.password_hash)
 
     @api.model
-    def _mark_sending(self, partners, run=None):
-        """The credentials of ``partners`` are on their way (one query)."""
+    def _set_sending(self, partners, sending, run=None):
+        """Mark the credentials of ``partners`` as on their way (``sending``), of
+        ``run`` when given, or as taken by the SMTP server (one query)."""
+        if not partners:
+            return
         self.flush_model()
         self.env.cr.execute(
             SQL(
                 """UPDATE res_users_temporary_password c
-                      SET sending = TRUE, invite_run_id = %s
+                      SET sending = %s, invite_run_id = COALESCE(%s, c.invite_run_id)
                      FROM res_users u
                     WHERE u.id = c.user_id AND u.partner_id IN %s""",
+                sending or None,
                 run.id if run else None,
-                tuple(partners.ids) or (0,),
-            )
-        )
-        self.invalidate_model(["sending", "invite_run_id"])
-
-    @api.model
-    def _mark_sent(self, partners):
-        """The SMTP server took the mails of ``partners`` (one query)."""
-        if not partners:
-            return
-        self.env.cr.execute(
-            SQL(
-                """UPDATE res_users_temporary_password c SET sending = NULL
-                     FROM res_users u
-                    WHERE u.id = c.user_id AND u.partner_id IN %s""",
                 tuple(partners.ids),
             )
         )
-        self.invalidate_model(["sending"])
+        self.invalidate_model(["sending", "invite_run_id"])
 
     @api.model
     def _left_sending(self, run):

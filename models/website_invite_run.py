@@ -6,11 +6,11 @@ from odoo import api, fields, models, modules
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from .res_partner import MANAGER_GROUP
 from .res_users_temporary_password import CREDENTIAL_KINDS
 
 _logger = logging.getLogger(__name__)
 
-MANAGER_GROUP = "partner_website_login.group_website_login_manager"
 INVITE_TEMPLATE = "partner_website_login.mail_template_website_invite"
 WORKER_CRON = "partner_website_login.ir_cron_process_website_invite_batches"
 BATCH_SIZE_KEY = "partner_website_login.invite_batch_size"

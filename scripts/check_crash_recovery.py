@@ -17,18 +17,14 @@ import email
 import email.policy
 import logging
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
-import requests
 from aiosmtpd.controller import Controller
+from odoo_process import free_port, in_database, logs_in, start_server
 
 import odoo
-from odoo.exceptions import AccessDenied
-from odoo.modules.registry import Registry
 from odoo.tools import config
 
 CONTACTS = 200
@@ -56,45 +52,6 @@ class SlowSink:
 
     def count(self):
         return sum(len(passwords) for passwords in self.passwords.values())
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(db, addons_path, log_path):
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "odoo",
-            "-d",
-            db,
-            f"--db-filter=^{db}$",
-            f"--addons-path={addons_path}",
-            "--http-interface=127.0.0.1",
-            f"--http-port={port}",
-            "--max-cron-threads=1",
-            f"--logfile={log_path}",
-        ]
-    )
-    for _attempt in range(240):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/web/login", timeout=5)
-            return process
-        except requests.ConnectionError:
-            time.sleep(0.5)
-    process.kill()
-    sys.exit(f"crash recovery: the Odoo server did not start (log: {log_path})")
-
-
-def in_database(db, function):
-    with Registry(db).cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        return function(env)
 
 
 def prepare(env, smtp_port):
@@ -152,18 +109,6 @@ def credentials_by_username(env):
     }
 
 
-def logs_in(db, username, password):
-    try:
-        Registry(db)["res.users"].authenticate(
-            db,
-            {"type": "password", "login": username, "password": password},
-            {"interactive": True},
-        )
-    except AccessDenied:
-        return False
-    return True
-
-
 def main(db, addons_path):
     config.parse_config(["-d", db, f"--addons-path={addons_path}", "--log-level=warn"])
     odoo.modules.module.initialize_sys_path()
@@ -176,7 +121,7 @@ def main(db, addons_path):
     server = None
     try:
         usernames = in_database(db, lambda env: prepare(env, controller.port))
-        server = start_server(db, addons_path, log_path)
+        server, _url = start_server(db, addons_path, log_path)
         in_database(db, start_run)
         started = time.monotonic()
         while sink.count() < KILL_AFTER and time.monotonic() - started < 120:
@@ -185,7 +130,7 @@ def main(db, addons_path):
         server.wait()
         killed_at = sink.count()
         print(f"  killed the server after {killed_at} of {CONTACTS} mails")
-        server = start_server(db, addons_path, log_path)
+        server, _url = start_server(db, addons_path, log_path)
         in_database(db, wake_worker)  # a restarted server polls within a minute
         started = time.monotonic()
         while time.monotonic() - started < 300:

@@ -13,10 +13,11 @@ Usage: scripts/check_uninstall.py DATABASE ADDONS_PATH
 import sys
 from urllib.parse import parse_qs, urlsplit
 
+from odoo_process import logs_in
+
 try:
     import odoo
     from odoo import SUPERUSER_ID, api
-    from odoo.exceptions import AccessDenied
     from odoo.modules.registry import Registry
     from odoo.tools import config
 except ImportError:
@@ -87,15 +88,7 @@ def main(db, addons_path):
         check(module.state == "uninstalled", "the module is uninstalled")
 
         def login(name, password):
-            try:
-                registry["res.users"].authenticate(
-                    db,
-                    {"type": "password", "login": name, "password": password},
-                    {"interactive": False},
-                )
-            except AccessDenied:
-                return False
-            return True
+            return logs_in(db, name, password, interactive=False)
 
         check(login("admin", "admin"), "the administrator logs in")
         check(

@@ -10,13 +10,14 @@ from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
 from .common import WebsiteLoginCase, password_from, smtp_server
+from .test_bulk_invite import BulkInviteMixin
 
 MAILER_LOGGER = "odoo.addons.partner_website_login.models.partner_login_mailer"
 RUN_LOGGER = "odoo.addons.partner_website_login.models.website_invite_run"
 
 
 @tagged("post_install", "-at_install")
-class TestDelivery(WebsiteLoginCase, HttpCase):
+class TestDelivery(BulkInviteMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -25,23 +26,6 @@ class TestDelivery(WebsiteLoginCase, HttpCase):
         cls.contacts = cls.env["res.partner"]
         for name in ("Ada", "Ben", "Cat", "Dan"):
             cls.contacts |= cls.make_contact(name=name, username=name.lower())
-
-    def run_invite(self, steps=100):
-        self.env["res.partner"]._cron_send_bulk_website_invite()
-        run = self.env["website.invite.run"].search([], limit=1)
-        for _step in range(steps):
-            if run.state == "done":
-                break
-            self.env["website.invite.run"]._cron_process_batch()
-        self.assertEqual(run.state, "done")
-        return run
-
-    def working_credentials(self, partner):
-        return (
-            self.env["res.users.temporary.password"]
-            .sudo()
-            .search([("user_id.partner_id", "=", partner.id)])
-        )
 
     def secret_left_in_database(self, secret):
         self.env.flush_all()
@@ -82,7 +66,7 @@ class TestDelivery(WebsiteLoginCase, HttpCase):
         self.assertEqual(failed.state, "exception")
         self.assertIn("550", failed.failure_reason)
         self.assertIn("revoked", failed.body_html)
-        self.assertFalse(self.working_credentials(ben))
+        self.assertFalse(self.credentials_of(ben))
         self.assertEqual(ben.website_access_state, "none")
         # eligible again: the next run sends to Ben, and only to Ben
         with smtp_server(self.env) as smtp:
@@ -101,7 +85,7 @@ class TestDelivery(WebsiteLoginCase, HttpCase):
         self.assertEqual((run.invited_count, run.failed_count), (3, 1))
         received = {message["To"].addresses[0].addr_spec for message in smtp.messages}
         [cut_off] = self.contacts.filtered(lambda c: c.email not in received)
-        self.assertFalse(self.working_credentials(cut_off))
+        self.assertFalse(self.credentials_of(cut_off))
         failed = self.env["mail.mail"].search([("email_to", "ilike", cut_off.email)])
         self.assertEqual(failed.state, "exception")
         for message in smtp.messages:
@@ -130,7 +114,7 @@ class TestDelivery(WebsiteLoginCase, HttpCase):
         self.assertEqual(len(smtp.messages), 4)
         self.assertEqual(run.invited_count, 4)
         for partner in self.contacts:
-            self.assertEqual(len(self.working_credentials(partner)), 1)
+            self.assertEqual(len(self.credentials_of(partner)), 1)
 
     def test_the_recipient_is_always_the_contacts_own_address(self):
         ada = self.contacts[0]
@@ -161,7 +145,7 @@ class TestDelivery(WebsiteLoginCase, HttpCase):
         if delivered:
             self.assertTrue(self.authenticates("unal", password_from(delivered[0])))
         else:
-            self.assertFalse(self.working_credentials(idn))
+            self.assertFalse(self.credentials_of(idn))
             self.assertEqual(idn.website_access_state, "none")
 
 

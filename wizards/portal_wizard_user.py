@@ -2,7 +2,7 @@
 from odoo import models
 from odoo.exceptions import AccessError
 
-MANAGER_GROUP = "partner_website_login.group_website_login_manager"
+from ..models.res_partner import MANAGER_GROUP
 
 
 class PortalWizardUser(models.TransientModel):
