@@ -17,6 +17,8 @@ from markupsafe import escape
 
 from odoo import api, models, tools
 
+from .res_partner import NOTE_PORTAL_ACCESS_LATER
+
 _logger = logging.getLogger(__name__)
 
 
@@ -66,7 +68,12 @@ class PartnerLoginMailer(models.AbstractModel):
         outcome = DeliveryOutcome(partners)
         if not partners:
             return outcome
-        secrets_by_partner = partners._issue_website_credentials(kind)
+        granted = set(
+            partners.filtered(lambda partner: not partner.website_user_id).ids
+        )
+        secrets_by_partner = partners.with_context(
+            **{NOTE_PORTAL_ACCESS_LATER: True}
+        )._issue_website_credentials(kind)
         expires_at = partners[:1].website_password_expires
         credentials = self.env["res.users.temporary.password"]
         credentials._set_sending(partners, True, run)
@@ -96,7 +103,15 @@ class PartnerLoginMailer(models.AbstractModel):
         partners.browse(outcome.failed)._revoke_website_credentials()
         outcome.unsent._revoke_website_credentials()
         self._keep_failed_mails(partners, mails, outcome.failed)
-        outcome.sent._post_website_password_note(expires_at, kind, run)
+        outcome.sent._post_website_password_note(expires_at, kind, run, granted)
+        if granted_unsent := partners.browse(granted) - outcome.sent:
+            # their portal user stays: Odoo's own note says so
+            granted_unsent.sudo()._message_log_batch(
+                dict.fromkeys(
+                    granted_unsent.ids,
+                    self.env["res.users"]._get_portal_access_update_body(True),
+                )
+            )
         return outcome
 
     # ------------------------------------------------------------------ SMTP

@@ -37,6 +37,10 @@ TEMPLATE_CREDENTIAL_KEYS = {
     "link": "website_set_password_url",
 }
 
+# Context key: the caller writes Odoo's "Portal Access Granted" into its own note
+# (one chatter message per contact instead of two).
+NOTE_PORTAL_ACCESS_LATER = "website_login_note_portal_access_later"
+
 ACCESS_STATES = [
     ("none", "No access"),
     ("invited", "Invited"),
@@ -478,12 +482,13 @@ class ResPartner(models.Model):
                 for partner in new_partners
             ]
         )
-        new_partners._message_log_batch(
-            {
-                user.partner_id.id: user._get_portal_access_update_body(True)
-                for user in new_users
-            }
-        )
+        if not self.env.context.get(NOTE_PORTAL_ACCESS_LATER):
+            new_partners._message_log_batch(
+                {
+                    user.partner_id.id: user._get_portal_access_update_body(True)
+                    for user in new_users
+                }
+            )
         return users | new_users
 
     def _website_default_login(self):
@@ -634,13 +639,20 @@ class ResPartner(models.Model):
     def _website_mail_template(self, xmlid):
         return self.env.ref(xmlid).sudo()  # rendering: managers need no template rights
 
-    def _post_website_password_note(self, expires_at, kind="password", run=None):
+    def _post_website_password_note(
+        self, expires_at, kind="password", run=None, granted=()
+    ):
         """A note on each contact that its mail went out: when, by whom or which
-        run, valid until, password or link; never the secret. One insert."""
+        run, valid until, password or link; never the secret. One insert.
+
+        :param granted: ids of the contacts whose portal user was just made: their
+            note starts with Odoo's "Portal Access Granted"
+        """
         if not self:
             return
         expiry = tools.format_datetime(self.env, expires_at, tz=self.env.user.tz)
         sender = run.display_name if run else self.env.user.name
+        granted_text = self.env["res.users"]._get_portal_access_update_body(True)
         bodies = {}
         for partner in self:
             if kind == "link":
@@ -659,6 +671,8 @@ class ResPartner(models.Model):
                     user=sender,
                     expiry=expiry,
                 )
+            if partner.id in granted:
+                body = f"{granted_text}. {body}"
             bodies[partner.id] = escape(body)  # plain text, as message_post escapes
         # sudo: the notes are the addon's record of what it did (rights checked by
         # the callers: a manager, or the scheduler)
