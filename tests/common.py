@@ -32,6 +32,7 @@ class RecordingHandler:
         self.hang_up_after = hang_up_after
         self.delay = delay
         self.messages = []
+        self.cut_off = []  # messages whose DATA the server hung up on
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
@@ -39,6 +40,9 @@ class RecordingHandler:
             await asyncio.sleep(self.delay)
         if self.hang_up_after is not None and len(self.messages) >= self.hang_up_after:
             self.hang_up_after = None  # once: the next connection works again
+            self.cut_off.append(
+                email.message_from_bytes(envelope.content, policy=email.policy.default)
+            )
             server.transport.close()
             return "421 closing"  # never reaches the client
         if self.refuse or self.refuse_recipients & set(envelope.rcpt_tos):

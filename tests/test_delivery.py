@@ -86,6 +86,9 @@ class TestDelivery(BulkInviteMixin, HttpCase):
         received = {message["To"].addresses[0].addr_spec for message in smtp.messages}
         [cut_off] = self.contacts.filtered(lambda c: c.email not in received)
         self.assertFalse(self.credentials_of(cut_off))
+        # had the server kept the mail it hung up on, its password would not work
+        [half_sent] = smtp.cut_off
+        self.assertFalse(self.authenticates(cut_off.username, password_from(half_sent)))
         failed = self.env["mail.mail"].search([("email_to", "ilike", cut_off.email)])
         self.assertEqual(failed.state, "exception")
         for message in smtp.messages:

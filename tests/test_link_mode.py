@@ -156,8 +156,11 @@ class TestLinkMode(BulkInviteMixin, HttpCase):
         "odoo.addons.base.models.ir_mail_server",
     )
     def test_a_failed_delivery_ends_the_link(self):
-        with smtp_server(self.env, hang_up_after=0):
+        with smtp_server(self.env, hang_up_after=0) as smtp:
             run = self.run_invite()
+        # the server may have kept the mail it hung up on: its link must not work
+        [cut_off] = smtp.cut_off
+        self.assertFalse(self.link_works(link_from(cut_off)))
         self.assertEqual(run.failed_count, 1)
         self.assertEqual(self.jane.website_access_state, "none")
         self.assertEqual(self.jane.sudo().signup_type, False)
