@@ -7,8 +7,8 @@
     "version": "18.0.1.0.0",
     "category": "Website",
     "license": "LGPL-3",
-    "author": "partner_website_login contributors, Odoo Community Association (OCA)",
-    "website": "https://github.com/OCA/server-auth",
+    "author": "partner_website_login contributors",
+    "development_status": "Alpha",
     "depends": ["portal", "auth_signup", "contacts"],
     "data": [
         "security/partner_website_login_security.xml",

@@ -3,8 +3,9 @@ from lxml import html
 from markupsafe import Markup
 
 from odoo import api, models
-from odoo.addons.base.models.ir_qweb import QWebException
 from odoo.tools import safe_eval
+
+from odoo.addons.base.models.ir_qweb import QWebException
 
 # Context key set by the addon's batch mail rendering (see res_partner.py).
 COMPILE_ONCE = "website_login_compile_once"

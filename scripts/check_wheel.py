@@ -15,7 +15,7 @@ from pathlib import Path
 
 ADDON = "partner_website_login"
 REPO = Path(__file__).resolve().parent.parent
-TOOLING = ("scripts/", "benchmarks/", ".ci/")
+TOOLING = ("scripts/", "benchmarks/", ".ci/", "test-requirements.txt")
 REQUIRED = [
     "__manifest__.py",
     "views/res_partner_views.xml",

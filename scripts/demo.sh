@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs the addon locally: database partner_website_login_demo with demo data, a mail
-# catcher on 127.0.0.1 as its outgoing mail server, Odoo on http://127.0.0.1:8069.
-# Run again, it reuses the database. Ctrl-C stops everything it started.
-# Environment: DEMO_DB, DEMO_HTTP_PORT (8069), DEMO_SMTP_PORT (2525), PG* for PostgreSQL.
+# catcher on 127.0.0.1 as its outgoing mail server (its mails readable on
+# http://127.0.0.1:1080), Odoo on http://127.0.0.1:8069. Sets up what is missing
+# first (Odoo 18.0 and the PostgreSQL role, see common.sh); run again, it reuses all
+# of it and the database. Ctrl-C stops everything it started.
+# Environment: DEMO_DB, DEMO_HTTP_PORT (8069), DEMO_SMTP_PORT (2525),
+# DEMO_MAIL_PORT (1080), PG* for PostgreSQL, ODOO_PYTHON / ODOO_SOURCE for Odoo.
 set -uo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "$0")/common.sh"
@@ -10,6 +13,7 @@ source "$(dirname "$0")/common.sh"
 DB=${DEMO_DB:-${ADDON}_demo}
 HTTP_PORT=${DEMO_HTTP_PORT:-8069}
 SMTP_PORT=${DEMO_SMTP_PORT:-2525}
+MAIL_PORT=${DEMO_MAIL_PORT:-1080}
 MAIL_DIR="$REPO_ROOT/var/demo-mails"
 
 require_odoo
@@ -29,7 +33,7 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-python3 - "$HTTP_PORT" "$SMTP_PORT" 2>/dev/null <<'PY' || die "port $HTTP_PORT or $SMTP_PORT on 127.0.0.1 is in use: stop what uses it, or set DEMO_HTTP_PORT / DEMO_SMTP_PORT."
+"$PY" - "$HTTP_PORT" "$SMTP_PORT" "$MAIL_PORT" 2>/dev/null <<'PY' || die "port $HTTP_PORT, $SMTP_PORT or $MAIL_PORT on 127.0.0.1 is in use: stop what uses it, or set DEMO_HTTP_PORT / DEMO_SMTP_PORT / DEMO_MAIL_PORT."
 import socket, sys
 for port in sys.argv[1:]:
     with socket.socket() as sock:
@@ -37,10 +41,11 @@ for port in sys.argv[1:]:
         sock.bind(("127.0.0.1", int(port)))
 PY
 
-python3 "$REPO_ROOT/scripts/mail_catcher.py" --port "$SMTP_PORT" --dir "$MAIL_DIR" &
+"$PY" "$REPO_ROOT/scripts/mail_catcher.py" --port "$SMTP_PORT" --web-port "$MAIL_PORT" \
+    --dir "$MAIL_DIR" &
 pids+=($!)
 
-installed=$(python3 - "$DB" "$ADDON" <<'PY'
+installed=$("$PY" - "$DB" "$ADDON" <<'PY'
 import sys, psycopg2
 try:
     conn = psycopg2.connect(dbname=sys.argv[1])
@@ -79,13 +84,14 @@ cat <<INFO
   Odoo:          http://127.0.0.1:$HTTP_PORT  (login admin, password admin)
   Try:           Contacts > Ada Eligible > Random Password Mail,
                  or Settings > Website Login > Send Bulk Website Invite
-  Caught mails:  listed below as they arrive, saved as .eml in $MAIL_DIR
+  Caught mails:  http://127.0.0.1:$MAIL_PORT  (also listed below as they arrive,
+                 and saved as .eml in $MAIL_DIR)
   Stop:          Ctrl-C
 
 INFO
-# python3 itself in the background (not the odoo_bin function's subshell), so that
-# the pid kept is Odoo's
-python3 -m odoo --addons-path="$ADDONS_PATH" -d "$DB" --db-filter="^$DB\$" \
+# Odoo's python itself in the background (not the odoo_bin function's subshell), so
+# that the pid kept is Odoo's
+"$PY" -m odoo --addons-path="$ADDONS_PATH" -d "$DB" --db-filter="^$DB\$" \
     --http-interface=127.0.0.1 --http-port="$HTTP_PORT" --log-level=warn &
 pids+=($!)
 wait -n "${pids[@]}"

@@ -13,9 +13,10 @@ from unittest.mock import patch
 
 from aiosmtpd.controller import Controller
 
-from odoo.addons.base.models import ir_mail_server
 from odoo.exceptions import AccessDenied
 from odoo.tests import new_test_user
+
+from odoo.addons.base.models import ir_mail_server
 
 MANAGER_GROUP = "partner_website_login.group_website_login_manager"
 PASSWORD_IN_MAIL = re.compile(r"Temporary password: <strong>([^<]+)</strong>")

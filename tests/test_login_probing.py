@@ -8,9 +8,10 @@ import statistics
 import time
 from unittest.mock import patch
 
-from odoo.addons.base.models.res_users import Users
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
+
+from odoo.addons.base.models.res_users import Users
 
 from .common import WebsiteLoginCase, smtp_server
 

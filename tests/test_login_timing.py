@@ -5,9 +5,10 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
-from odoo.addons.base.models.res_users import Users
 from odoo.exceptions import AccessDenied
 from odoo.tests import HttpCase, tagged
+
+from odoo.addons.base.models.res_users import Users
 
 from .common import WebsiteLoginCase
 
