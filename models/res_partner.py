@@ -37,6 +37,9 @@ TEMPLATE_CREDENTIAL_KEYS = {
     "link": "website_set_password_url",
 }
 
+# Context key: Allow Login is being written to follow the portal user (set by
+# res.users), not the other way round.
+SYNCING_PORTAL_ACCESS = "website_login_syncing_portal_access"
 # Context key: the caller writes Odoo's "Portal Access Granted" into its own note
 # (one chatter message per contact instead of two).
 NOTE_PORTAL_ACCESS_LATER = "website_login_note_portal_access_later"
@@ -262,18 +265,52 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            # joining the bulk invite's list lets the contact log in, unless the
+            # same values say otherwise (as the form's onchange does)
+            if vals.get("website_enabled") and "allow_login" not in vals:
+                vals["allow_login"] = True
         self._add_website_defaults(vals_list)
         self._check_website_login_write_access(vals_list)
         for vals in vals_list:
             self._normalize_website_vals(vals)
+            self._check_website_enabled_username(vals, vals.get("name"))
         self.flush_model(["username"])
         self.browse()._check_usernames_available(
             [vals["username"] for vals in vals_list if vals.get("username")]
         )
         return super().create(vals_list)
 
+    @api.model
+    def _check_website_enabled_username(self, vals, contact_name, current=None):
+        """The Website Enabled rule, for any screen, import or RPC write: a contact
+        on the bulk invite's list has a username (the invite mails it as the login).
+
+        :param current: the contact written to (None on create)
+        """
+        enabled = vals.get(
+            "website_enabled", current.website_enabled if current else False
+        )
+        username = vals.get("username", current.username if current else False)
+        if enabled and not username:
+            raise ValidationError(
+                self.env._(
+                    "%(contact)s: Website Enabled needs a username (the bulk invite "
+                    "mails it as the login).",
+                    contact=contact_name or self.env._("New contact"),
+                )
+            )
+
     def write(self, vals):
         self._normalize_website_vals(vals)
+        if {"website_enabled", "username"} & vals.keys():
+            for partner in self:
+                partner._check_website_enabled_username(
+                    vals, partner.display_name, current=partner
+                )
+        joining = self.browse()
+        if vals.get("website_enabled") and "allow_login" not in vals:
+            joining = self.filtered(lambda partner: not partner.website_enabled)
         self._check_website_login_write_access([vals])
         if vals.get("username"):
             if len(self) > 1:
@@ -297,13 +334,24 @@ class ResPartner(models.Model):
                     ]
                 )
                 contacts.write({"allow_login": False})
-        if ("allow_login" in vals and not vals["allow_login"]) or (
-            "active" in vals and not vals["active"]
-        ):
+        if joining := joining.filtered(lambda partner: not partner.allow_login):
+            joining.write({"allow_login": True})  # as on create
+        syncing = self.env.context.get(SYNCING_PORTAL_ACCESS)
+        if "allow_login" in vals and not vals["allow_login"] and not syncing:
+            # no login means no portal access, as Odoo's portal wizard shows it
+            self._website_portal_users_reached()._revoke_portal_access()
+        elif vals.get("allow_login") and not syncing:
+            # a manager let the contacts in: their portal users get access back
+            self.sudo().website_user_id._restore_portal_access()
+        if "active" in vals and not vals["active"]:
             self._website_portal_users_reached().sudo()._end_website_sessions()
-        if vals.get("username"):
-            # keep the portal user's login in step, so the old username stops working
-            self.sudo().website_user_id.write({"login": vals["username"].lower()})
+        if "username" in vals:
+            # the portal user's login follows, so a changed or cleared username
+            # stops working at once (the email is the login without one)
+            for partner in self.sudo().filtered("website_user_id"):
+                login = partner._website_default_login()
+                if login and partner.website_user_id.login != login:
+                    partner.website_user_id.login = login
         return result
 
     def _website_portal_users_reached(self):
@@ -450,7 +498,8 @@ class ResPartner(models.Model):
         for user in existing:
             user_by_partner.setdefault(user.partner_id.id, user)
         users = users_sudo.browse([user.id for user in user_by_partner.values()])
-        users.filtered(lambda user: not user.active).write({"active": True})
+        # the callers are a manager's explicit acts: access comes back in full
+        users._restore_portal_access()
 
         new_partners = self.filtered(lambda partner: partner.id not in user_by_partner)
         if not new_partners:
@@ -493,7 +542,7 @@ class ResPartner(models.Model):
 
     def _website_default_login(self):
         self.ensure_one()
-        return (self.username or self.email_normalized).lower()
+        return (self.username or self.email_normalized or "").lower()
 
     def _website_login_collisions(self):
         """{partner id: login} for contacts without a portal user whose login would

@@ -4,12 +4,12 @@ import logging
 import secrets
 import weakref
 
-from odoo import api, fields, models, tools
+from odoo import Command, api, fields, models, tools
 from odoo.exceptions import AccessDenied, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
-from .res_partner import MANAGER_GROUP
+from .res_partner import MANAGER_GROUP, SYNCING_PORTAL_ACCESS
 
 _logger = logging.getLogger(__name__)
 
@@ -241,6 +241,92 @@ class ResUsers(models.Model):
             portal_users.partner_id._set_website_access_state("active")
         return result
 
+    # ------------------------------------------------------------ portal access
+
+    def _has_portal_access(self):
+        """What Odoo's portal wizard shows as a portal user: active, in the portal
+        group."""
+        self.ensure_one()
+        # groups_id, not has_group(): read for a whole batch in one query
+        return self.active and self.env.ref("base.group_portal") in self.groups_id
+
+    def _revoke_portal_access(self):
+        """Portal access ends the way Odoo's portal wizard revokes it (archived, moved
+        to the public group), with the sessions and any temporary credential."""
+        users = self.sudo().filtered("share")  # a manager's decision, checked before
+        if not users:
+            return
+        users._end_website_sessions()
+        self.env["res.users.temporary.password"].sudo().search(
+            [("user_id", "in", users.ids)]
+        )._revoke()
+        portal, public = (
+            self.env.ref("base.group_portal"),
+            self.env.ref("base.group_public"),
+        )
+        users.with_context(**{SYNCING_PORTAL_ACCESS: True}).write(
+            {
+                "active": False,
+                "groups_id": [Command.unlink(portal.id), Command.link(public.id)],
+            }
+        )
+        users.partner_id.signup_type = False  # as Odoo's revoke
+        users.partner_id._set_website_access_state("none")
+
+    def _restore_portal_access(self):
+        """Portal access given back in full (active, portal group instead of public),
+        for a manager's explicit act: ticking Allow Login, a password mail."""
+        users = self.sudo().filtered(  # a manager's decision, checked by the callers
+            lambda user: user.share and not user._has_portal_access()
+        )
+        if users:
+            portal, public = (
+                self.env.ref("base.group_portal"),
+                self.env.ref("base.group_public"),
+            )
+            users.with_context(**{SYNCING_PORTAL_ACCESS: True}).write(
+                {
+                    "active": True,
+                    "groups_id": [Command.unlink(public.id), Command.link(portal.id)],
+                }
+            )
+            for user in users.filtered(lambda user: user._website_has_own_password()):
+                user.partner_id._set_website_access_state("active")
+
+    def write(self, vals):
+        if self.env.context.get(SYNCING_PORTAL_ACCESS) or not (
+            {"active", "groups_id"} & vals.keys()
+            or any(name.startswith(("in_group_", "sel_groups_")) for name in vals)
+        ):
+            return super().write(vals)
+        # Odoo's portal wizard, the user form: Allow Login follows the portal user
+        before = {user.id: user._has_portal_access() for user in self.sudo()}
+        result = super().write(vals)
+        lost = self.sudo().filtered(
+            lambda user: before[user.id] and not user._has_portal_access()
+        )
+        gained = self.sudo().filtered(
+            lambda user: (
+                not before[user.id] and user.share and user._has_portal_access()
+            )
+        )
+        partners = (
+            self.env["res.partner"].sudo().with_context(**{SYNCING_PORTAL_ACCESS: True})
+        )
+        if lost:
+            lost._end_website_sessions()
+            self.env["res.users.temporary.password"].sudo().search(
+                [("user_id", "in", lost.ids)]
+            )._revoke()
+            lost_partners = partners.browse(lost.partner_id.ids)
+            lost_partners.write({"allow_login": False})
+            lost_partners._set_website_access_state("none")
+        if gained:
+            partners.browse(gained.partner_id.ids).write({"allow_login": True})
+            for user in gained.filtered(lambda user: user._website_has_own_password()):
+                user.partner_id._set_website_access_state("active")
+        return result
+
     # ----------------------------------------------------------------- creation
 
     @api.model_create_multi
@@ -302,7 +388,9 @@ class ResUsers(models.Model):
     def _signup_create_user(self, values):
         user = super()._signup_create_user(values)
         # sudo: the visitor signing up has no rights on contacts
-        user.partner_id.sudo().write({"website_enabled": True, "allow_login": True})
+        # sudo: the visitor signing up has no rights on contacts. Not Website Enabled:
+        # the contact chose a password, the bulk invite has nothing to send it.
+        user.partner_id.sudo().write({"allow_login": True})
         return user
 
     @api.constrains("login")

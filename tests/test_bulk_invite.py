@@ -13,6 +13,15 @@ from .common import WebsiteLoginCase, password_from, recipients, smtp_server
 
 
 class BulkInviteMixin(WebsiteLoginCase):
+    def without_username(self, partner):
+        """A contact Website Enabled without a username, as data written before the
+        rule (or straight in SQL) may hold: the addon's writes refuse it."""
+        self.env.cr.execute(
+            "UPDATE res_partner SET username = NULL WHERE id = %s", [partner.id]
+        )
+        partner.invalidate_recordset(["username"])
+        return partner
+
     def run_invite(self):
         """What the scheduled action and the worker job do, to the end."""
         self.env["res.partner"]._cron_send_bulk_website_invite()
@@ -75,7 +84,7 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
             "website disabled": self.make_contact(
                 name="Gus", username="gus", website_enabled=False
             ),
-            "no username": self.make_contact(name="Finn", username=False),
+            "no username": self.without_username(self.make_contact(name="Finn")),
             "allow login off": self.make_contact(
                 name="Hal", username="hal", allow_login=False
             ),

@@ -36,6 +36,15 @@ class TestLogin(WebsiteLoginCase, HttpCase):
         text = response.text.replace(login, "LOGIN")
         return response.status_code, re.sub(r"[0-9a-f]{40}o\d+", "CSRF", text)
 
+    def test_a_cleared_username_stops_working_as_login_at_once(self):
+        self.assertTrue(self.authenticates("jane.doe", PASSWORD))
+        self.jane.with_user(self.manager).write(
+            {"website_enabled": False, "username": False}
+        )
+        self.assertFalse(self.authenticates("jane.doe", PASSWORD))
+        self.assertTrue(self.authenticates(self.jane.email, PASSWORD))
+        self.assertEqual(self.jane.website_user_id.login, self.jane.email_normalized)
+
     def test_username_and_email_in_any_case_with_spaces(self):
         for login in (
             "jane.doe",

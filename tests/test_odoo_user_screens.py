@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
-from .common import WebsiteLoginCase
+from .common import WebsiteLoginCase, password_from, recipients, smtp_server
 
 
 @tagged("post_install", "-at_install")
@@ -172,3 +172,91 @@ class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
         with mute_logger("odoo.http"), self.assertRaises(JsonRpcException):
             self.call_kw("portal.wizard.user", "action_grant_access", [line_ids])
         self.assertFalse(kept_out.with_context(active_test=False).user_ids)
+
+    # -------------------------------------------- the wizard and the contact agree
+
+    def wizard_line(self, partner):
+        """The line Odoo's "Grant portal access" wizard shows for the contact."""
+        return (
+            self.env["portal.wizard"]
+            .with_user(self.admin)
+            .with_context(active_ids=partner.ids, active_model="res.partner")
+            .create({})
+            .user_ids
+        )
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_a_revoke_in_odoos_wizard_shows_on_the_contact_and_sticks(self):
+        active = self.make_active_contact(
+            "Own-Password-77", name="Ria Revoked", username="ria.revoked"
+        )
+        self.assertTrue(self.wizard_line(active).is_portal)
+        user_was_active = self.authenticates("ria.revoked", "Own-Password-77")
+        self.authenticate("pwl_admin", "pwl_admin")
+        # Contacts > Action > Grant portal access > Revoke, as the web client does it
+        wizard_id = self.call_kw(
+            "portal.wizard",
+            "create",
+            [{}],
+            {"context": {"active_ids": active.ids, "active_model": "res.partner"}},
+        )
+        line_ids = self.call_kw("portal.wizard", "read", [[wizard_id], ["user_ids"]])[
+            0
+        ]["user_ids"]
+        self.call_kw("portal.wizard.user", "action_revoke_access", [line_ids])
+        self.assertFalse(active.allow_login)
+        self.assertEqual(active.website_access_state, "none")
+        self.assertTrue(user_was_active)
+        self.assertFalse(self.authenticates("ria.revoked", "Own-Password-77"))
+        # no run invites the contact again behind the administrator's back
+        self.assertTrue(active.website_enabled)
+        with smtp_server(self.env) as smtp:
+            self.env["website.invite.run"].action_start()
+        self.assertNotIn(active.email, recipients(smtp))
+        self.assertFalse(active.website_user_id.active)
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_a_manager_mail_after_odoos_revoke_gives_portal_access_back_in_full(self):
+        contact = self.make_contact(name="Ben Back", username="ben.back")
+        self.grant_in_wizard(self.manager, contact)
+        self.wizard_line(contact).action_revoke_access()
+        user = contact.website_user_id
+        self.assertTrue(user._is_public())
+        with smtp_server(self.env) as smtp:
+            action = contact.with_user(self.manager).action_random_password_mail()
+            self.env["random.password.mail"].with_user(self.manager).browse(
+                action["res_id"]
+            ).action_send()
+        password = password_from(smtp.messages[0])
+        self.assertTrue(user.active)
+        self.assertTrue(user._is_portal())
+        self.assertFalse(user._is_public())
+        self.assertTrue(self.authenticates("ben.back", password))
+        self.assertTrue(self.wizard_line(contact).is_portal)
+
+    def test_the_addons_revoke_shows_in_odoos_wizard(self):
+        active = self.make_active_contact(
+            "Own-Password-88", name="Wes Wizard", username="wes.wizard"
+        )
+        active.with_user(self.manager).action_revoke_website_access()
+        line = self.wizard_line(active)
+        self.assertFalse(line.is_portal)
+        # ticking Allow Login again is a manager's explicit act: access comes back
+        active.with_user(self.manager).allow_login = True
+        self.assertTrue(self.wizard_line(active).is_portal)
+        self.assertEqual(active.website_access_state, "active")
+        self.assertTrue(self.authenticates("wes.wizard", "Own-Password-88"))
+
+    def test_archiving_the_portal_user_on_the_user_form_ends_access(self):
+        active = self.make_active_contact(
+            "Own-Password-99", name="Uma User", username="uma.user"
+        )
+        user = active.website_user_id
+        self.authenticate("pwl_admin", "pwl_admin")
+        self.call_kw("res.users", "action_archive", [user.ids])
+        self.assertFalse(active.allow_login)
+        self.assertEqual(active.website_access_state, "none")
+        self.call_kw("res.users", "action_unarchive", [user.ids])
+        self.assertTrue(active.allow_login)
+        self.assertEqual(active.website_access_state, "active")
+        self.assertTrue(self.authenticates("uma.user", "Own-Password-99"))

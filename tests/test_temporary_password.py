@@ -140,7 +140,7 @@ class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
         self.assertFalse(self.logs_in("jane.doe", password))
         self.assertTrue(self.logs_in("jane.doe", "Chosen-By-Jane-7"))
 
-    def test_portal_signup_ticks_website_enabled_and_allow_login(self):
+    def test_portal_signup_lets_in_without_joining_the_bulk_invite(self):
         self.env["ir.config_parameter"].set_param("auth_signup.invitation_scope", "b2c")
         self.env["res.users"].signup(
             {
@@ -154,5 +154,6 @@ class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
             .search([("login", "=", "new@visitor.test")])
             .partner_id
         )
-        self.assertTrue(partner.website_enabled)
+        self.assertFalse(partner.website_enabled)  # nothing to invite: has a password
         self.assertTrue(partner.allow_login)
+        self.assertTrue(self.logs_in("new@visitor.test", "Visitor-1"))

@@ -13,7 +13,7 @@ class TestUsername(WebsiteLoginCase, TransactionCase):
         cls.setup_website_login()
 
     def test_spaces_are_stripped_and_empty_means_none(self):
-        contact = self.make_contact(username="  jane.doe  ")
+        contact = self.make_contact(username="  jane.doe  ", website_enabled=False)
         self.assertEqual(contact.username, "jane.doe")
         contact.username = "   "
         self.assertFalse(contact.username)
@@ -71,10 +71,48 @@ class TestUsername(WebsiteLoginCase, TransactionCase):
         contact.username = "jane.new"
         self.assertEqual(contact.website_user_id.login, "jane.new")
 
+    def test_website_enabled_needs_a_username_and_names_the_contact(self):
+        partners = self.env["res.partner"].with_user(self.manager)
+        with self.assertRaisesRegex(ValidationError, "Imported Ivan: .*username"):
+            # an import row, or an RPC create, that would invite nobody silently
+            partners.create(
+                {"name": "Imported Ivan", "email": "ivan@x.test", "website_enabled": 1}
+            )
+        contact = self.make_contact()
+        with self.assertRaisesRegex(ValidationError, "Jane Doe: .*username"):
+            contact.with_user(self.manager).username = False
+        self.assertEqual(contact.username, "jane.doe")
+
+    def test_joining_the_bulk_invite_by_import_lets_the_contact_log_in(self):
+        partners = self.env["res.partner"].with_user(self.manager)
+        imported = partners.create(
+            {
+                "name": "Ivan",
+                "email": "ivan@x.test",
+                "username": "ivan",
+                "website_enabled": True,
+            }
+        )
+        self.assertTrue(imported.allow_login)
+        later = partners.create({"name": "Lena", "email": "lena@x.test"})
+        later.write({"website_enabled": True, "username": "lena"})
+        self.assertTrue(later.allow_login)
+        kept_out = partners.create(
+            {
+                "name": "Kai",
+                "email": "kai@x.test",
+                "username": "kai",
+                "website_enabled": True,
+                "allow_login": False,
+            }
+        )
+        self.assertFalse(kept_out.allow_login)  # the same values said otherwise
+
     def test_website_enabled_ticks_allow_login_in_the_form(self):
         form = Form(self.env["res.partner"].with_user(self.manager))
         form.name = "Formed"
         form.website_enabled = True
+        form.username = "formed"
         self.assertTrue(form.allow_login)
         form.allow_login = False  # stays independently editable
         contact = form.save()
