@@ -1,6 +1,7 @@
 from . import (
     ir_http,
     mail_render_mixin,
+    mail_template,
     partner_login_mailer,
     res_config_settings,
     res_partner,

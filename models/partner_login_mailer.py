@@ -17,7 +17,7 @@ from markupsafe import escape
 
 from odoo import api, models, tools
 
-from .res_partner import NOTE_PORTAL_ACCESS_LATER
+from .res_partner import CREDENTIAL_PLACEHOLDERS, NOTE_PORTAL_ACCESS_LATER
 
 _logger = logging.getLogger(__name__)
 
@@ -162,21 +162,15 @@ class PartnerLoginMailer(models.AbstractModel):
                     values["body_html"], kind, secrets_by_partner[partner.id]
                 )
                 try:
-                    message = sender.build_email(
-                        email_from=values["email_from"],
-                        email_to=[partner._website_mail_recipient()],
-                        subject=values["subject"],
-                        body=body,
-                        body_alternative=tools.html2plaintext(body),
-                        reply_to=values.get("reply_to"),
-                        subtype="html",
-                        subtype_alternative="plain",
-                        headers=self._headers(alias_domain_id),
+                    message = self._build(
+                        sender, values, body, [partner._website_mail_recipient()]
                     )
                     sender.send_email(
                         message, mail_server_id=server_id, smtp_session=session
                     )
                     outcome.sent |= partner
+                    if values.get("email_cc"):
+                        self._send_cc_copy(sender, values, partner, session, server_id)
                 except (smtplib.SMTPServerDisconnected, OSError) as error:
                     # the session is gone: this mail failed (the server may or may
                     # not have taken it: its password is revoked to be sure), the
@@ -199,6 +193,44 @@ class PartnerLoginMailer(models.AbstractModel):
         outcome.unsent |= partners.filtered(lambda partner: partner.id not in tried)
 
     @api.model
+    def _build(self, sender, values, body, email_to):
+        return sender.build_email(
+            email_from=values["email_from"],
+            email_to=email_to,
+            subject=values["subject"],
+            body=body,
+            body_alternative=tools.html2plaintext(body),
+            reply_to=values.get("reply_to"),
+            attachments=values.get("attachments") or None,
+            subtype="html",
+            subtype_alternative="plain",
+            headers=self._headers(values.get("record_alias_domain_id")),
+        )
+
+    @api.model
+    def _send_cc_copy(self, sender, values, partner, session, server_id):
+        """The template's CC gets its own copy of the mail, with a notice where the
+        password or link was: a secret goes to its owner only (a template is
+        editable by more people than may read passwords)."""
+        notice = self.env._("[sent to %(contact)s only]", contact=partner.name)
+        body = values["body_html"]
+        for placeholder in CREDENTIAL_PLACEHOLDERS.values():
+            body = body.replace(placeholder, str(escape(notice)))
+        copy_to = tools.mail.email_split_and_format_normalize(values["email_cc"])
+        try:
+            sender.send_email(
+                self._build(sender, values, body, copy_to),
+                mail_server_id=server_id,
+                smtp_session=session,
+            )
+        except Exception as error:  # noqa: BLE001 - the contact's own mail went out
+            _logger.info(
+                "CC copy of the website login mail to contact %s failed: %s",
+                partner.id,
+                tools.exception_to_unicode(error),
+            )
+
+    @api.model
     def _route(self, mail_server_model, values, servers):
         """(server id, SMTP sender, alias domain id): the way Odoo's queue picks the
         outgoing server for a mail (mail.mail._split_by_mail_configuration)."""
@@ -206,6 +238,8 @@ class PartnerLoginMailer(models.AbstractModel):
         sender = self._sender(mail_server_model, alias_domain_id)
         emails_from = tools.mail.email_split_and_format_normalize(values["email_from"])
         email_from = emails_from[0] if emails_from else values["email_from"]
+        if values.get("mail_server_id"):  # the template names its server
+            return (values["mail_server_id"], email_from, alias_domain_id)
         server, smtp_from = sender._find_mail_server(email_from, servers)
         return (server.id if server else False, smtp_from, alias_domain_id)
 

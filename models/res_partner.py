@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import base64
 import re
 
 from markupsafe import escape
@@ -637,10 +638,13 @@ class ResPartner(models.Model):
     def _website_password_mail_values(self, template, expires_at=None, kind="password"):
         """Render ``template`` for each contact, in its language, in batch, with the
         placeholder where the password or link goes (filled in only at sending).
+        Everything the template sets is used: sender, reply-to, CC, outgoing mail
+        server, attachments (static and reports) and the notification layout.
 
         :param expires_at: the expiry the mail announces (default: if issued now)
         :param kind: what the mails carry, "password" or "link"
-        :returns: {partner id: {subject, body_html, email_from, reply_to, routing}}
+        :returns: {partner id: {subject, body_html, email_from, reply_to, email_cc,
+            mail_server_id, attachments [(name, content, mimetype)], routing}}
         """
         if expires_at is None:
             expires_at = (
@@ -652,18 +656,76 @@ class ResPartner(models.Model):
             website_password_expires=expires_at,
             **{COMPILE_ONCE: True},
         )._generate_template(
-            self.ids, ("subject", "body_html", "email_from", "reply_to")
+            self.ids,
+            (
+                "subject",
+                "body_html",
+                "email_from",
+                "reply_to",
+                "email_cc",
+                "mail_server_id",
+                "attachment_ids",
+                "report_template_ids",
+            ),
         )
-        return {
-            partner.id: {
-                "subject": rendered[partner.id].get("subject"),
-                "body_html": rendered[partner.id].get("body_html") or "",
-                "email_from": rendered[partner.id].get("email_from"),
-                "reply_to": rendered[partner.id].get("reply_to"),
+        static_attachments = [
+            (attachment.name, attachment.raw, attachment.mimetype)
+            for attachment in template.attachment_ids
+        ]
+        mails = {}
+        for partner in self:
+            values = rendered[partner.id]
+            body = values.get("body_html") or ""
+            if template.email_layout_xmlid:
+                body = partner._website_mail_in_layout(template, body)
+            mails[partner.id] = {
+                "subject": values.get("subject"),
+                "body_html": body,
+                "email_from": values.get("email_from"),
+                "reply_to": values.get("reply_to"),
+                "email_cc": values.get("email_cc") or False,
+                "mail_server_id": values.get("mail_server_id") or False,
+                "attachments": static_attachments
+                + [
+                    (name, base64.b64decode(content), None)
+                    for name, content in values.get("attachments") or ()
+                ],
                 **partner._website_mail_routing(),
             }
-            for partner in self
+        return mails
+
+    def _website_mail_in_layout(self, template, body):
+        """The body inside the template's notification layout, rendered as
+        ``mail.template.send_mail`` renders it (this path builds no mail.mail)."""
+        self.ensure_one()
+        lang = template._render_lang(self.ids)[self.id] if template.lang else False
+        model = self.env["ir.model"]._get(self._name)
+        model = model.with_context(lang=lang) if lang else model
+        company = self._mail_get_companies(default=self.env.company)[self.id]
+        layout_values = {
+            "message": self.env["mail.message"]
+            .sudo()
+            .new({"body": body, "record_name": self.display_name}),
+            "subtype": self.env["mail.message.subtype"].sudo(),
+            "model_description": model.display_name,
+            "record": self,
+            "record_name": False,
+            "subtitles": False,
+            "company": company,
+            "email_add_signature": False,
+            "signature": "",
+            "website_url": "",
+            "is_html_empty": tools.is_html_empty,
         }
+        wrapped = model.env["ir.qweb"]._render(
+            template.email_layout_xmlid,
+            layout_values,
+            minimal_qcontext=True,
+            raise_if_not_found=False,
+        )
+        if not wrapped:
+            return body
+        return self.env["mail.render.mixin"]._replace_local_links(wrapped)
 
     def _website_mail_routing(self):
         """Send through the mail configuration of the contact's company: Odoo picks

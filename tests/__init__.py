@@ -8,6 +8,7 @@ from . import (
     test_login,
     test_login_probing,
     test_login_timing,
+    test_mail_template,
     test_multi_company,
     test_odoo_user_screens,
     test_random_password_mail,

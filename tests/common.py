@@ -19,7 +19,7 @@ from odoo.tests import new_test_user
 from odoo.addons.base.models import ir_mail_server
 
 MANAGER_GROUP = "partner_website_login.group_website_login_manager"
-PASSWORD_IN_MAIL = re.compile(r"Temporary password: <strong>([^<]+)</strong>")
+PASSWORD_IN_MAIL = re.compile(r"Temporary password:\s*<strong>([^<]+)</strong>")
 
 
 class RecordingHandler:

