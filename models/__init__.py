@@ -8,4 +8,5 @@ from . import (
     res_users,
     res_users_temporary_password,
     website_invite_run,
+    website_invite_run_line,
 )

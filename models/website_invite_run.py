@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 import time
+from datetime import timedelta
 
 from odoo import api, fields, models, modules
 from odoo.exceptions import AccessError
@@ -13,6 +14,7 @@ _logger = logging.getLogger(__name__)
 
 INVITE_TEMPLATE = "partner_website_login.mail_template_website_invite"
 WORKER_CRON = "partner_website_login.ir_cron_process_website_invite_batches"
+RUNS_ACTION = "partner_website_login.website_invite_run_action"
 BATCH_SIZE_KEY = "partner_website_login.invite_batch_size"
 STEP_SECONDS_KEY = "partner_website_login.invite_step_seconds"
 DEFAULT_BATCH_SIZE = 100
@@ -20,6 +22,10 @@ DEFAULT_BATCH_SIZE = 100
 # up to 10 steps in one pass of its cron worker, which must stay far below the
 # cron time limit (--limit-time-real, 120 s by default).
 DEFAULT_STEP_SECONDS = 2.5
+# A run whose step raised this many times in a row ends as Failed; between tries
+# the worker waits RETRY_MINUTES.
+MAX_STEP_ERRORS = 3
+RETRY_MINUTES = 1
 # Reasons counted at the start of a run, among the Website Enabled contacts.
 SKIP_REASONS = (
     "contact_archived",
@@ -47,7 +53,12 @@ class WebsiteInviteRun(models.Model):
 
     name = fields.Char(compute="_compute_name")
     state = fields.Selection(
-        [("running", "Running"), ("done", "Done")],
+        [
+            ("running", "Running"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("cancelled", "Cancelled"),
+        ],
         default="running",
         required=True,
         readonly=True,
@@ -74,7 +85,15 @@ class WebsiteInviteRun(models.Model):
     eligible_count = fields.Integer(string="Eligible", readonly=True)
     invited_count = fields.Integer(string="Invited", readonly=True)
     failed_count = fields.Integer(string="Failed", readonly=True)
-    failure_details = fields.Text(readonly=True)
+    skipped_count = fields.Integer(
+        string="Skipped", compute="_compute_skipped_count", store=True
+    )
+    duration = fields.Char(compute="_compute_duration")
+    line_ids = fields.One2many("website.invite.run.line", "run_id", string="Contacts")
+    # a step that raises is tried again; after MAX_STEP_ERRORS in a row the run
+    # ends as Failed (Odoo would otherwise deactivate the worker job itself)
+    error_count = fields.Integer(readonly=True)
+    last_error = fields.Text(readonly=True)
     # resumption point: contacts are invited in id order, each batch committed with it
     last_partner_id = fields.Integer(readonly=True)
     skipped_contact_archived = fields.Integer(string="Contact archived", readonly=True)
@@ -86,6 +105,25 @@ class WebsiteInviteRun(models.Model):
     skipped_already_active = fields.Integer(string="Already active", readonly=True)
     skipped_invite_pending = fields.Integer(string="Invite pending", readonly=True)
 
+    @api.depends(*(f"skipped_{reason}" for reason in SKIP_REASONS))
+    def _compute_skipped_count(self):
+        for run in self:
+            run.skipped_count = sum(run[f"skipped_{reason}"] for reason in SKIP_REASONS)
+
+    @api.depends("started_at", "ended_at")
+    def _compute_duration(self):
+        now = fields.Datetime.now()
+        for run in self:
+            seconds = int(((run.ended_at or now) - run.started_at).total_seconds())
+            minutes, seconds = divmod(max(seconds, 0), 60)
+            run.duration = (
+                self.env._(
+                    "%(minutes)s min %(seconds)s s", minutes=minutes, seconds=seconds
+                )
+                if minutes
+                else self.env._("%(seconds)s s", seconds=seconds)
+            )
+
     @api.depends("started_at")
     def _compute_name(self):
         for run in self:
@@ -95,9 +133,10 @@ class WebsiteInviteRun(models.Model):
 
     # ------------------------------------------------------------------ start
 
-    @api.model
     def action_start(self):
-        """Open a run (or keep the one under way) and wake the worker job."""
+        """Open a run (or keep the one under way) and wake the worker job. Not an
+        api.model method: the run list's header button calls it on the selection
+        (empty when nothing is selected)."""
         if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
             raise AccessError(
                 self.env._("Only Website Login managers may send the invite.")
@@ -108,23 +147,39 @@ class WebsiteInviteRun(models.Model):
             companies = self.env["res.company"]
             if not self.env.su:  # the scheduler runs as the superuser
                 companies = self.env.user.company_ids
-            counts = self._count_contacts(self._company_domain(companies))
-            run = self.sudo().create({**counts, "company_ids": companies.ids})
+            run = self.sudo().create({"company_ids": companies.ids})
+            run._count_contacts()
         self.env.ref(WORKER_CRON).sudo()._trigger()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Send Bulk Website Invite"),
+                # %s: the link to the run, which the web client puts in
                 "message": self.env._(
-                    "%(count)s contacts will be invited in the background; the run "
-                    "record shows the outcome.",
+                    "%(count)s contacts will be invited in the background: see %%s.",
                     count=run.eligible_count,
                 ),
+                "links": [
+                    {
+                        "label": run.name,
+                        "url": f"/odoo/action-{RUNS_ACTION}/{run.id}",
+                    }
+                ],
                 "type": "info",
                 "sticky": False,
             },
         }
+
+    def action_cancel(self):
+        """Stop a running run: the contacts not invited yet are left alone."""
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only Website Login managers may cancel a run.")
+            )
+        running = self.sudo().filtered(lambda run: run.state == "running")
+        running.write({"state": "cancelled", "ended_at": fields.Datetime.now()})
+        return True
 
     @api.model
     def _company_domain(self, companies):
@@ -132,21 +187,35 @@ class WebsiteInviteRun(models.Model):
             return []
         return ["|", ("company_id", "=", False), ("company_id", "in", companies.ids)]
 
-    @api.model
-    def _count_contacts(self, company_domain=()):
+    def _count_contacts(self):
+        """The run's starting figures, and a line for each Website Enabled contact
+        it leaves out, with the first rule the contact fails."""
+        self.ensure_one()
         # sudo: counted as the run will see them, whatever the starter may read
         partners = self.env["res.partner"].sudo().with_context(active_test=False)
         partners._mark_expired_website_invites()
-        population = [("website_enabled", "=", True), *company_domain]
-        counts = {}
-        for reason, _message, domain in partners._website_login_rules(bulk=True):
+        population = [
+            ("website_enabled", "=", True),
+            *self._company_domain(self.company_ids),
+        ]
+        counts, lines = {}, []
+        for reason, message, domain in partners._website_login_rules(bulk=True):
             if reason in SKIP_REASONS:
-                counts[f"skipped_{reason}"] = partners.search_count(
-                    population + ["!"] + domain
-                )
+                skipped = partners.search(population + ["!"] + domain).ids
+                counts[f"skipped_{reason}"] = len(skipped)
+                lines += [
+                    {
+                        "run_id": self.id,
+                        "partner_id": partner_id,
+                        "outcome": "skipped",
+                        "reason": message,
+                    }
+                    for partner_id in skipped
+                ]
             population = population + domain
         counts["eligible_count"] = partners.search_count(population)
-        return counts
+        self.write(counts)
+        self.env["website.invite.run.line"].sudo().create(lines)
 
     # ------------------------------------------------------------------ batches
 
@@ -157,15 +226,43 @@ class WebsiteInviteRun(models.Model):
         run = self.search([("state", "=", "running")], order="id", limit=1)
         if not run or not run._lock():
             return
-        taken, finished = run._step()
+        try:
+            if self._auto_commit():
+                taken, finished = run._step()
+            else:  # tests: one transaction, which a savepoint keeps usable
+                with self.env.cr.savepoint():
+                    taken, finished = run._step()
+        except Exception as error:  # noqa: BLE001 - any error of a step ends here
+            if self._auto_commit():
+                self.env.cr.rollback()  # what the step did not commit is undone
+            run._record_step_error(error)
+            return
+        values = {"error_count": 0} if run.error_count else {}
         if finished:
-            run.write({"state": "done", "ended_at": fields.Datetime.now()})
+            values.update(state="done", ended_at=fields.Datetime.now())
+        if values:
+            run.write(values)
         # an estimate: counting what remains would scan every contact at each step
         remaining = 0 if finished else max(run.eligible_count - run.invited_count, 1)
         self.env["ir.cron"]._notify_progress(done=taken, remaining=remaining)
         if remaining:
             # wake the cron worker at once after this pass, not at its next poll
             self.env.ref(WORKER_CRON).sudo()._trigger()
+
+    def _record_step_error(self, error):
+        """Keep the error on the run; try the step again a minute later, or end the
+        run as Failed after MAX_STEP_ERRORS in a row. The worker job itself never
+        fails, so Odoo never deactivates it and later runs still get done."""
+        _logger.exception("Bulk website invite: a step of run %s failed", self.id)
+        count = self.error_count + 1
+        values = {"error_count": count, "last_error": str(error)}
+        if count >= MAX_STEP_ERRORS:
+            values.update(state="failed", ended_at=fields.Datetime.now())
+        self.write(values)
+        if count < MAX_STEP_ERRORS:
+            self.env.ref(WORKER_CRON).sudo()._trigger(
+                fields.Datetime.now() + timedelta(minutes=RETRY_MINUTES)
+            )
 
     def _step(self):
         """Invite batches of contacts until the step's time is up.
@@ -204,7 +301,7 @@ class WebsiteInviteRun(models.Model):
                 if self._auto_commit():
                     # each batch's outcome is kept whatever happens to later ones
                     self.env.cr.commit()  # pylint: disable=invalid-commit
-                    if not self._lock():
+                    if not self._lock() or self._cancelled():
                         break
                 batch_seconds = time.monotonic() - batch_started
                 if finished:
@@ -236,6 +333,10 @@ class WebsiteInviteRun(models.Model):
             {"last_partner_id": min(self.last_partner_id, min(partners.ids) - 1)}
         )
 
+    def _cancelled(self):
+        self.invalidate_recordset(["state"])
+        return self.state != "running"
+
     def _lock(self):
         """Only one worker at a time on a run (two Odoo servers, one database)."""
         self.env.cr.execute(
@@ -263,26 +364,36 @@ class WebsiteInviteRun(models.Model):
             sessions=sessions,
             auto_commit=self._auto_commit(),
         )
-        failures = [
-            f"{partners.browse(partner_id).name}: {reason}"
-            for partner_id, (_type, reason) in outcome.failed.items()
-        ]
-        if collisions:
-            failures.append(
-                self.env._(
-                    "login already used by another user: %(logins)s",
-                    logins=", ".join(collisions.values()),
-                )
+        failures = {
+            partner_id: reason for partner_id, (_type, reason) in outcome.failed.items()
+        }
+        for partner_id, login in collisions.items():
+            failures[partner_id] = self.env._(
+                "The login %(login)s already belongs to another user: give the "
+                "contact a username.",
+                login=login,
             )
         values = {"invited_count": self.invited_count + len(outcome.sent)}
         if outcome.unsent:  # the deadline came first: the next step takes them
             values["last_partner_id"] = min(outcome.unsent.ids) - 1
         if failures:
-            values["failed_count"] = (
-                self.failed_count + len(outcome.failed) + len(collisions)
-            )
-            values["failure_details"] = self._append_failure("\n".join(failures))
+            values["failed_count"] = self.failed_count + len(failures)
         self.sudo().write(values)
+        self.env["website.invite.run.line"].sudo().create(
+            [
+                {"run_id": self.id, "partner_id": partner_id, "outcome": "invited"}
+                for partner_id in outcome.sent.ids
+            ]
+            + [
+                {
+                    "run_id": self.id,
+                    "partner_id": partner_id,
+                    "outcome": "failed",
+                    "reason": reason,
+                }
+                for partner_id, reason in failures.items()
+            ]
+        )
         _logger.info(
             "Bulk website invite: %s delivered, %s failed, %s left for the next step",
             len(outcome.sent),
@@ -290,6 +401,3 @@ class WebsiteInviteRun(models.Model):
             len(outcome.unsent),
         )
         return outcome
-
-    def _append_failure(self, text):
-        return "\n".join(filter(None, [self.failure_details, text]))

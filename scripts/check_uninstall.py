@@ -118,7 +118,7 @@ def main(db, addons_path):
         cr.execute(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_name IN ('res_users_temporary_password', 'website_invite_run',"
-            " 'random_password_mail')"
+            " 'website_invite_run_line', 'random_password_mail')"
         )
         check(not cr.fetchall(), "no table of the addon is left (hashes, runs)")
         cr.execute(
@@ -126,7 +126,9 @@ def main(db, addons_path):
             "WHERE (table_name = 'res_partner' AND column_name IN ('username', "
             "'allow_login', 'website_enabled', 'website_access_state', "
             "'website_password_expires', 'website_email_valid')) "
-            "OR (table_name = 'res_users' AND column_name = 'website_session_version')"
+            "OR (table_name = 'res_users' AND column_name = 'website_session_version') "
+            "OR (table_name = 'mail_template' "
+            "AND column_name = 'website_login_template')"
         )
         check(not cr.fetchall(), "no column of the addon is left")
         cr.execute(

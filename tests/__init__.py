@@ -4,6 +4,7 @@ from . import (
     test_browser,
     test_bulk_invite,
     test_delivery,
+    test_invite_runs,
     test_link_mode,
     test_login,
     test_login_probing,

@@ -156,7 +156,9 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         with smtp_server(self.env, refuse=True):
             run = self.run_invite()
         self.assertEqual(run.failed_count, 2)
-        self.assertIn("550", run.failure_details)
+        failed_lines = run.line_ids.filtered(lambda line: line.outcome == "failed")
+        self.assertEqual(failed_lines.partner_id, self.ada | self.ben)
+        self.assertIn("550", failed_lines[0].reason)
         self.assertEqual(self.ada.website_access_state, "none")
         failed = self.env["mail.mail"].search(
             [("email_to", "ilike", "retailer.test"), ("state", "=", "exception")]

@@ -104,7 +104,7 @@ class TestRpcAccess(WebsiteLoginCase, HttpCase):
                 [[]],
                 {"fields": ["invited_count"]},
             ),
-            "start the bulk invite": ("website.invite.run", "action_start", [], {}),
+            "start the bulk invite": ("website.invite.run", "action_start", [[]], {}),
             "open Settings": (
                 "res.config.settings",
                 "create",
