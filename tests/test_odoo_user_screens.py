@@ -260,3 +260,23 @@ class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
         self.assertTrue(active.allow_login)
         self.assertEqual(active.website_access_state, "active")
         self.assertTrue(self.authenticates("uma.user", "Own-Password-99"))
+
+    def test_moving_the_portal_user_to_public_on_the_user_form_ends_access(self):
+        active = self.make_active_contact(
+            "Own-Password-66", name="Pia Public", username="pia.public"
+        )
+        user = active.website_user_id
+        self.authenticate("pwl_admin", "pwl_admin")
+        portal = self.env.ref("base.group_portal")
+        public = self.env.ref("base.group_public")
+        # the user form's "User Type" set to Public, as the web client saves it
+        self.call_kw(
+            "res.users",
+            "web_save",
+            [user.ids, {"groups_id": [(3, portal.id), (4, public.id)]}],
+            {"specification": {"share": {}}},
+        )
+        self.assertFalse(active.allow_login)
+        self.assertEqual(active.website_access_state, "none")
+        self.assertFalse(self.authenticates("pia.public", "Own-Password-66"))
+        self.assertFalse(self.wizard_line(active).is_portal)
