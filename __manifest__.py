@@ -13,7 +13,6 @@
     "data": [
         "security/partner_website_login_security.xml",
         "security/ir.model.access.csv",
-        "data/ir_config_parameter_data.xml",
         "data/mail_template_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_actions_server_data.xml",

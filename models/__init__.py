@@ -9,4 +9,5 @@ from . import (
     res_users_temporary_password,
     website_invite_run,
     website_invite_run_line,
+    website_login_settings,
 )

@@ -100,6 +100,7 @@ class PartnerLoginMailer(models.AbstractModel):
                 self._close_sessions(sessions)
 
         credentials._set_sending(outcome.sent, False)
+        outcome.sent._count_website_invites(by_run=bool(run))
         partners.browse(outcome.failed)._revoke_website_credentials()
         outcome.unsent._revoke_website_credentials()
         self._keep_failed_mails(partners, mails, outcome.failed)

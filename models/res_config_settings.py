@@ -1,14 +1,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from .website_login_settings import DEFAULTS, parameter_key, website_setting
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
     website_temp_password_hours = fields.Integer(
         string="Temporary password validity (hours)",
-        config_parameter="partner_website_login.temp_password_hours",
-        default=48,
+        config_parameter=parameter_key("temp_password_hours"),
+        default=DEFAULTS["temp_password_hours"],
     )
     website_credential_mode = fields.Selection(
         [
@@ -16,32 +18,72 @@ class ResConfigSettings(models.TransientModel):
             ("link", "A one-time link to choose a password"),
         ],
         string="Send in mails",
-        config_parameter="partner_website_login.credential_mode",
-        default="password",
+        config_parameter=parameter_key("credential_mode"),
+        default=DEFAULTS["credential_mode"],
         required=True,
     )
     website_send_without_review = fields.Boolean(
         string="Send password mails without review",
-        config_parameter="partner_website_login.send_without_review",
+        config_parameter=parameter_key("send_without_review"),
     )
     website_invite_batch_size = fields.Integer(
         string="Bulk invite batch size",
-        config_parameter="partner_website_login.invite_batch_size",
-        default=100,
+        config_parameter=parameter_key("invite_batch_size"),
+        default=DEFAULTS["invite_batch_size"],
         help="Contacts invited and mailed together, between two commits.",
     )
     website_invite_step_seconds = fields.Float(
         string="Bulk invite step (seconds)",
-        config_parameter="partner_website_login.invite_step_seconds",
-        default=2.5,
+        config_parameter=parameter_key("invite_step_seconds"),
+        default=DEFAULTS["invite_step_seconds"],
         help="A step of the bulk invite takes no new contacts after this long; "
         "Odoo runs up to 10 steps in one pass of its scheduler, which must stay far "
         "below the cron time limit (120 s by default).",
+    )
+    website_invite_attempts = fields.Integer(
+        string="Invites per contact",
+        config_parameter=parameter_key("invite_attempts"),
+        default=DEFAULTS["invite_attempts"],
+        help="How many bulk invites a contact gets while it does not answer; then "
+        "it shows 'Invites unanswered' and only a manager's Random Password Mail "
+        "invites it again.",
+    )
+    # not config_parameter=: Odoo deletes the parameter of a Boolean set to False,
+    # so a setting that defaults to True could never be switched off
+    website_login_by_reference = fields.Boolean(
+        string="Log in with the contact's Reference",
+        help="Contacts may log in with their Reference (the contact number), "
+        "besides their username and email.",
+    )
+    website_lockout_failures = fields.Integer(
+        string="Failed logins before a lockout",
+        config_parameter=parameter_key("lockout_failures"),
+        default=DEFAULTS["lockout_failures"],
+    )
+    website_lockout_window_minutes = fields.Integer(
+        string="Counted within (minutes)",
+        config_parameter=parameter_key("lockout_window_minutes"),
+        default=DEFAULTS["lockout_window_minutes"],
     )
     website_invite_eligible_count = fields.Integer(
         string="Contacts eligible for the bulk invite",
         compute="_compute_website_invite_eligible_count",
     )
+
+    @api.model
+    def get_values(self):
+        values = super().get_values()
+        values["website_login_by_reference"] = website_setting(
+            self.env, "login_by_reference"
+        )
+        return values
+
+    def set_values(self):
+        super().set_values()
+        self.env["ir.config_parameter"].sudo().set_param(
+            parameter_key("login_by_reference"),
+            str(bool(self.website_login_by_reference)),
+        )
 
     @api.depends("company_id")
     def _compute_website_invite_eligible_count(self):

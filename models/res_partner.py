@@ -11,6 +11,7 @@ from odoo.tools import SQL
 
 from .mail_render_mixin import COMPILE_ONCE
 from .res_users_temporary_password import LINK_SIGNUP_TYPE
+from .website_login_settings import website_setting
 
 # Letters, digits, "." "_" "-": never "@", so a username can never equal an email.
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")
@@ -22,6 +23,7 @@ MANAGED_FIELDS = {"website_enabled", "username", "allow_login"}
 SYSTEM_FIELD_DEFAULTS = {
     "website_access_state": "none",
     "website_password_expires": False,
+    "website_invite_count": 0,
 }
 SYSTEM_FIELDS = set(SYSTEM_FIELD_DEFAULTS)
 # Stand for the password, or the set-password link, in a rendered mail until it
@@ -49,6 +51,7 @@ ACCESS_STATES = [
     ("none", "No access"),
     ("invited", "Invited"),
     ("expired", "Invite expired"),
+    ("unanswered", "Invites unanswered"),
     ("active", "Active"),
 ]
 
@@ -94,6 +97,14 @@ class ResPartner(models.Model):
         readonly=True,
         copy=False,
         groups="base.group_user",
+    )
+    website_invite_count = fields.Integer(
+        string="Unanswered Invites",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="Bulk invites sent since the contact last had access or a manager "
+        "invited it by hand.",
     )
     website_user_id = fields.Many2one(
         "res.users",
@@ -446,6 +457,20 @@ class ResPartner(models.Model):
                         ("website_password_expires", "<=", now),
                     ],
                 ),
+                (
+                    "invites_unanswered",
+                    self.env._(
+                        "Its invites went unanswered: a manager invites it again "
+                        "with Random Password Mail."
+                    ),
+                    [
+                        (
+                            "website_invite_count",
+                            "<",
+                            website_setting(self.env, "invite_attempts"),
+                        )
+                    ],
+                ),
             ]
         return rules
 
@@ -607,8 +632,22 @@ class ResPartner(models.Model):
     def _set_website_access_state(self, state):
         values = {"website_access_state": state}
         if state in ("none", "active"):
-            values["website_password_expires"] = False
+            # access had or taken away: a later invite starts the count again
+            values.update(website_password_expires=False, website_invite_count=0)
         self.sudo().write(values)  # SYSTEM_FIELDS
+
+    def _count_website_invites(self, by_run):
+        """An invite went out: a run's counts towards the unanswered ones, a
+        manager's by hand starts the count again."""
+        if self:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE res_partner SET website_invite_count = %s WHERE id IN %s",
+                    SQL("COALESCE(website_invite_count, 0) + 1") if by_run else 0,
+                    tuple(self.ids),
+                )
+            )
+            self.invalidate_recordset(["website_invite_count"])
 
     @api.model
     def _mark_expired_website_invites(self):
@@ -621,7 +660,12 @@ class ResPartner(models.Model):
                 ("website_password_expires", "<=", now),
             ]
         )
-        expired.write({"website_access_state": "expired"})
+        attempts = website_setting(self.env, "invite_attempts")
+        unanswered = expired.filtered(
+            lambda partner: partner.website_invite_count >= attempts
+        )
+        unanswered.write({"website_access_state": "unanswered"})
+        (expired - unanswered).write({"website_access_state": "expired"})
         lapsed = (
             self.env["res.users.temporary.password"]
             .sudo()  # nobody has access rights on this model

@@ -9,12 +9,13 @@ from werkzeug.urls import url_encode
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .website_login_settings import website_setting
+
 # 55 symbols, without the look-alikes 0 O o 1 l I i, so a password can be read and
 # retyped; 20 of them carry 20 * log2(55) = 115.6 bits of entropy, above the 112 bits
 # NIST SP 800-63B (5.1.1.2) asks of a secret kept under a fast keyed hash.
 TEMPORARY_PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 TEMPORARY_PASSWORD_LENGTH = 20
-DEFAULT_VALIDITY_HOURS = 48
 # auth_signup's signup_type of the set-password links this addon sends: Odoo's own
 # reset tokens ("reset") stay untouched, and a later Odoo reset replaces a link.
 LINK_SIGNUP_TYPE = "website_link"
@@ -78,17 +79,7 @@ class ResUsersTemporaryPassword(models.Model):
 
     @api.model
     def _validity_hours(self):
-        hours = (
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param(
-                "partner_website_login.temp_password_hours", DEFAULT_VALIDITY_HOURS
-            )
-        )
-        try:
-            return max(int(hours), 1)
-        except ValueError:
-            return DEFAULT_VALIDITY_HOURS
+        return website_setting(self.env, "temp_password_hours")
 
     @api.model
     def _validity(self):
@@ -97,12 +88,7 @@ class ResUsersTemporaryPassword(models.Model):
     @api.model
     def _credential_mode(self):
         """What the mails carry: "password" (default) or "link" (Settings)."""
-        mode = (
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("partner_website_login.credential_mode")
-        )
-        return mode if mode in dict(CREDENTIAL_KINDS) else "password"
+        return website_setting(self.env, "credential_mode")
 
     @api.model
     def _replace_for_users(self, users, kind="password"):

@@ -9,19 +9,13 @@ from odoo.tools import SQL
 
 from .res_partner import MANAGER_GROUP
 from .res_users_temporary_password import CREDENTIAL_KINDS
+from .website_login_settings import website_setting
 
 _logger = logging.getLogger(__name__)
 
 INVITE_TEMPLATE = "partner_website_login.mail_template_website_invite"
 WORKER_CRON = "partner_website_login.ir_cron_process_website_invite_batches"
 RUNS_ACTION = "partner_website_login.website_invite_run_action"
-BATCH_SIZE_KEY = "partner_website_login.invite_batch_size"
-STEP_SECONDS_KEY = "partner_website_login.invite_step_seconds"
-DEFAULT_BATCH_SIZE = 100
-# A step of the worker job takes no new contacts after this many seconds: Odoo runs
-# up to 10 steps in one pass of its cron worker, which must stay far below the
-# cron time limit (--limit-time-real, 120 s by default).
-DEFAULT_STEP_SECONDS = 2.5
 # A run whose step raised this many times in a row ends as Failed; between tries
 # the worker waits RETRY_MINUTES.
 MAX_STEP_ERRORS = 3
@@ -36,6 +30,7 @@ SKIP_REASONS = (
     "login_disabled",
     "already_active",
     "invite_pending",
+    "invites_unanswered",
 )
 
 
@@ -104,6 +99,9 @@ class WebsiteInviteRun(models.Model):
     skipped_login_disabled = fields.Integer(string="Allow Login off", readonly=True)
     skipped_already_active = fields.Integer(string="Already active", readonly=True)
     skipped_invite_pending = fields.Integer(string="Invite pending", readonly=True)
+    skipped_invites_unanswered = fields.Integer(
+        string="Invites unanswered", readonly=True
+    )
 
     @api.depends(*(f"skipped_{reason}" for reason in SKIP_REASONS))
     def _compute_skipped_count(self):
@@ -270,9 +268,8 @@ class WebsiteInviteRun(models.Model):
         :returns: (how many contacts the step took, whether none are left)
         """
         self.ensure_one()
-        get_param = self.env["ir.config_parameter"].sudo().get_param
-        size = max(int(get_param(BATCH_SIZE_KEY, DEFAULT_BATCH_SIZE) or 1), 1)
-        seconds = float(get_param(STEP_SECONDS_KEY, DEFAULT_STEP_SECONDS) or 1)
+        size = website_setting(self.env, "invite_batch_size")
+        seconds = website_setting(self.env, "invite_step_seconds")
         started = time.monotonic()
         deadline = started + seconds
         self._recover_interrupted_step()

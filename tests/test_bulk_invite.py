@@ -56,6 +56,8 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         self.assertEqual(cron.name, "Send Bulk Website Invite")
         self.assertEqual(cron.model_id.model, "res.partner")
         self.assertFalse(cron.active)
+        # every few days, as advised while a website is new
+        self.assertEqual((cron.interval_number, cron.interval_type), (3, "days"))
         self.assertTrue(
             self.env.ref(
                 "partner_website_login.ir_cron_process_website_invite_batches"
@@ -147,6 +149,40 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
             run = self.run_invite()
         self.assertEqual(run.invited_count, 2)
         self.assertEqual(recipients(smtp), [self.ada.email, self.ben.email])
+
+    def test_the_re_invite_rhythm_ends_after_the_set_number_of_invites(self):
+        self.env["ir.config_parameter"].set_param(
+            "partner_website_login.invite_attempts", 3
+        )
+        moment = fields.Datetime.now()
+        for attempt in range(1, 4):
+            with freeze_time(moment), smtp_server(self.env) as smtp:
+                self.run_invite()
+            self.assertEqual(recipients(smtp), [self.ada.email, self.ben.email])
+            self.assertEqual(self.ada.website_invite_count, attempt)
+            moment = self.ada.website_password_expires + timedelta(minutes=1)
+        with freeze_time(moment), smtp_server(self.env) as smtp:
+            run = self.run_invite()
+        self.assertFalse(smtp.messages)
+        self.assertEqual(self.ada.website_access_state, "unanswered")
+        self.assertEqual(run.skipped_invites_unanswered, 2)
+        # a manager invites Ada by hand: her count starts again, runs invite her
+        with freeze_time(moment), smtp_server(self.env) as smtp:
+            action = self.ada.with_user(self.manager).action_random_password_mail()
+            self.env["random.password.mail"].with_user(self.manager).browse(
+                action["res_id"]
+            ).action_send()
+        self.assertEqual(self.ada.website_invite_count, 0)
+        later = self.ada.website_password_expires + timedelta(minutes=1)
+        with freeze_time(later), smtp_server(self.env) as smtp:
+            self.run_invite()
+        self.assertEqual(recipients(smtp), [self.ada.email])
+
+    def test_a_contact_who_sets_a_password_starts_the_count_again(self):
+        self.run_invite()
+        self.ada.website_user_id.password = "Ada-Own-Password-1"
+        self.assertEqual(self.ada.website_access_state, "active")
+        self.assertEqual(self.ada.website_invite_count, 0)
 
     @mute_logger(
         "odoo.addons.partner_website_login.models.partner_login_mailer",

@@ -6,6 +6,7 @@ from odoo.exceptions import AccessError, UserError
 
 from ..models.res_partner import CREDENTIAL_PLACEHOLDERS, MANAGER_GROUP
 from ..models.res_users_temporary_password import CREDENTIAL_KINDS
+from ..models.website_login_settings import website_setting
 
 _logger = logging.getLogger(__name__)
 
@@ -100,12 +101,7 @@ class RandomPasswordMail(models.TransientModel):
                     "is_single": False,
                 }
             )
-        send_now = (
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("partner_website_login.send_without_review")
-        )
-        if send_now and wizard.is_single:
+        if website_setting(self.env, "send_without_review") and wizard.is_single:
             return wizard.action_send()
         return {
             "type": "ir.actions.act_window",

@@ -1,0 +1,75 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Every setting of the addon, in one place: its system parameter and its default.
+
+Settings > Website Login writes them (res_config_settings.py); the code reads them
+with ``website_setting(env, name)``, which falls back to the default on a missing
+or malformed value, so a typo in a system parameter never breaks a login or a run.
+"""
+
+PARAMETER_PREFIX = "partner_website_login."
+
+DEFAULTS = {
+    # how long a mailed password or link works
+    "temp_password_hours": 48,
+    # what the mails carry: "password" or "link"
+    "credential_mode": "password",
+    # Random Password Mail on one contact sends without the review window
+    "send_without_review": False,
+    # bulk invite: contacts invited and mailed together, between two commits
+    "invite_batch_size": 100,
+    # bulk invite: a step takes no new contacts after this many seconds (Odoo runs
+    # up to 10 steps in one cron pass, which must stay far below its 120 s limit)
+    "invite_step_seconds": 2.5,
+    # bulk invite: invites a contact gets before it is left out as unanswered
+    "invite_attempts": 3,
+    # a contact may log in with its Reference (the contact number)
+    "login_by_reference": True,
+    # per-account lockout: this many failed logins within the window lock it...
+    "lockout_failures": 10,
+    "lockout_window_minutes": 15,
+    # ...for this long, doubled at each further failure, up to the maximum
+    "lockout_minutes": 1,
+    "lockout_max_minutes": 60,
+}
+
+# the lowest value each number may take (a 0 would switch the feature off by mistake)
+MINIMUMS = {
+    "temp_password_hours": 1,
+    "invite_batch_size": 1,
+    "invite_step_seconds": 0.001,
+    "invite_attempts": 1,
+    "lockout_failures": 1,
+    "lockout_window_minutes": 1,
+    "lockout_minutes": 1,
+    "lockout_max_minutes": 1,
+}
+CHOICES = {"credential_mode": ("password", "link")}
+
+
+def parameter_key(name):
+    return PARAMETER_PREFIX + name
+
+
+def website_setting(env, name):
+    """The setting ``name``, typed like its default."""
+    default = DEFAULTS[name]
+    # sudo: settings are read for every user's login and mail, never shown
+    raw = env["ir.config_parameter"].sudo().get_param(parameter_key(name))
+    if raw in (None, False, ""):
+        return default
+    try:
+        if isinstance(default, bool):
+            return str(raw).strip().lower() not in ("0", "false", "no", "off")
+        if isinstance(default, int):
+            value = int(float(raw))
+        elif isinstance(default, float):
+            value = float(raw)
+        else:
+            value = str(raw)
+    except ValueError:
+        return default
+    if name in CHOICES and value not in CHOICES[name]:
+        return default
+    if name in MINIMUMS:
+        value = max(value, MINIMUMS[name])
+    return value
