@@ -14,7 +14,9 @@ from .res_users_temporary_password import LINK_SIGNUP_TYPE
 from .website_login_settings import website_setting
 
 # Letters, digits, "." "_" "-": never "@", so a username can never equal an email.
-USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")
+# As short as the customer numbers companies use ("7"): usernames are kept apart
+# from each other and from every user's login, whatever their length.
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MANAGER_GROUP = "partner_website_login.group_website_login_manager"
 # Fields only a Website Login manager may change.
 MANAGED_FIELDS = {"website_enabled", "username", "allow_login"}
@@ -67,7 +69,7 @@ class ResPartner(models.Model):
     username = fields.Char(
         copy=False,
         groups="base.group_user",
-        help="Login for the portal, besides the email: 3 to 64 letters, digits, "
+        help="Login for the portal, besides the email: 1 to 64 letters, digits, "
         "'.', '_' or '-', unique without regard to case.",
     )
     allow_login = fields.Boolean(
@@ -126,6 +128,11 @@ class ResPartner(models.Model):
             "CREATE UNIQUE INDEX IF NOT EXISTS res_partner_username_lower_uniq "
             "ON res_partner (lower(username)) WHERE username IS NOT NULL"
         )
+        # logins by Reference match it without case and surrounding spaces
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS res_partner_ref_login_btree "
+            "ON res_partner (lower(trim(ref))) WHERE ref IS NOT NULL"
+        )
         # email_normalized has a trigram index only: logins match it by equality
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS res_partner_email_normalized_btree "
@@ -170,7 +177,7 @@ class ResPartner(models.Model):
             if username and not USERNAME_PATTERN.fullmatch(username):
                 raise ValidationError(
                     self.env._(
-                        "The username %(username)s is not valid: use 3 to 64 letters, "
+                        "The username %(username)s is not valid: use 1 to 64 letters, "
                         "digits, '.', '_' or '-'.",
                         username=username,
                     )
@@ -898,6 +905,44 @@ class ResPartner(models.Model):
                 ),
                 "type": "success",
                 "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def action_fill_username_from_reference(self):
+        """Action menu: the selected contacts without a username get their
+        Reference as username, where it is a valid username nobody else has."""
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only Website Login managers may set usernames.")
+            )
+        filled, skipped = self.browse(), []
+        for partner in self.filtered(lambda partner: not partner.username):
+            reference = (partner.ref or "").strip()
+            if not reference:
+                skipped.append(
+                    self.env._("%(contact)s: no Reference", contact=partner.name)
+                )
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    partner.username = reference
+                filled |= partner
+            except ValidationError as error:
+                skipped.append(f"{partner.name}: {error.args[0]}")
+        message = self.env._(
+            "%(count)s usernames filled from References.", count=len(filled)
+        )
+        if skipped:
+            message += "\n" + "\n".join(skipped)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Usernames from References"),
+                "message": message,
+                "type": "warning" if skipped else "success",
+                "sticky": bool(skipped),
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }

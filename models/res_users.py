@@ -10,6 +10,7 @@ from odoo.osv import expression
 from odoo.tools import SQL
 
 from .res_partner import MANAGER_GROUP, SYNCING_PORTAL_ACCESS
+from .website_login_settings import website_setting
 
 _logger = logging.getLogger(__name__)
 
@@ -115,9 +116,10 @@ class ResUsers(models.Model):
 
     @api.model
     def _website_login_user_id(self, login):
-        """The portal user a contact means by ``login``: its username or its email,
-        in any case and with surrounding spaces; an email shared by more than one
-        login-enabled user means nobody."""
+        """The portal user a contact means by ``login``: its username, its email or
+        (a setting, on by default) its Reference, in this order, in any case and
+        with surrounding spaces. An email or a Reference held by more than one
+        login-enabled contact means nobody by it."""
         typed = login.strip().lower()
         if not typed or len(typed) > 254:
             return False
@@ -133,7 +135,7 @@ class ResUsers(models.Model):
             return row[0]
         email = tools.email_normalize(typed, strict=True)
         if not email:
-            return False
+            return self._website_reference_user_id(typed)
         self.env.cr.execute(
             SQL(
                 """SELECT u.id, u.share FROM res_users u
@@ -146,6 +148,25 @@ class ResUsers(models.Model):
         )
         rows = self.env.cr.fetchall()
         return rows[0][0] if len(rows) == 1 and rows[0][1] else False
+
+    @api.model
+    def _website_reference_user_id(self, typed):
+        """The portal user whose contact has the Reference ``typed``, when exactly
+        one login-enabled contact has it."""
+        if not website_setting(self.env, "login_by_reference"):
+            return False
+        self.env.cr.execute(
+            SQL(
+                """SELECT u.id FROM res_users u
+                     JOIN res_partner p ON p.id = u.partner_id
+                    WHERE lower(trim(p.ref)) = %s AND p.ref IS NOT NULL
+                      AND u.share AND u.active AND p.active AND p.allow_login
+                    LIMIT 2""",
+                typed,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        return rows[0][0] if len(rows) == 1 else False
 
     def _check_credentials(self, credential, env):
         if credential.get("type") == "password" and not self._website_usable_password(

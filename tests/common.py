@@ -173,6 +173,7 @@ class WebsiteLoginCase:
 
     def authenticates(self, login, password):
         """Whether Odoo's login, as /web/login calls it, accepts the pair."""
+        self.env.flush_all()  # what the test wrote is saved, as after a request
         try:
             self.registry["res.users"].authenticate(
                 self.env.cr.dbname,

@@ -45,6 +45,59 @@ class TestLogin(WebsiteLoginCase, HttpCase):
         self.assertTrue(self.authenticates(self.jane.email, PASSWORD))
         self.assertEqual(self.jane.website_user_id.login, self.jane.email_normalized)
 
+    def test_the_reference_in_any_case_with_spaces(self):
+        self.jane.ref = "C-1001"
+        for login in ("C-1001", "c-1001", "  C-1001 "):
+            with self.subTest(login=login):
+                self.assertTrue(self.authenticates(login, PASSWORD))
+
+    def test_a_shared_reference_logs_nobody_in_by_it(self):
+        self.jane.ref = "42"
+        other = self.make_active_contact(
+            "Other-Password-1", name="Olga", username="olga"
+        )
+        other.ref = " 42"
+        self.assertFalse(self.authenticates("42", PASSWORD))
+        self.assertFalse(self.authenticates("42", "Other-Password-1"))
+        self.assertTrue(self.authenticates("jane.doe", PASSWORD))  # still works
+        # once Olga may not log in, the Reference is Jane's alone
+        other.with_user(self.manager).allow_login = False
+        self.assertTrue(self.authenticates("42", PASSWORD))
+
+    def test_an_archived_contact_does_not_log_in_by_its_reference(self):
+        self.jane.ref = "77"
+        self.assertTrue(self.authenticates("77", PASSWORD))
+        # SQL: Odoo refuses to archive a contact whose user is active (an import or
+        # another addon may)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE res_partner SET active = FALSE WHERE id = %s", [self.jane.id]
+        )
+        self.jane.invalidate_recordset()
+        self.assertFalse(self.authenticates("77", PASSWORD))
+
+    def test_a_username_or_a_login_comes_before_a_reference(self):
+        other = self.make_active_contact("Other-Password-2", name="Pat", username="pat")
+        self.jane.ref = "pat"  # Pat's username
+        self.assertFalse(self.authenticates("pat", PASSWORD))
+        self.assertTrue(self.authenticates("pat", "Other-Password-2"))
+        self.jane.ref = "pwl_clerk"  # an internal user's login
+        self.assertFalse(self.authenticates("pwl_clerk", PASSWORD))
+        self.assertTrue(self.authenticates("pwl_clerk", "pwl_clerk"))
+        self.assertEqual(other.website_access_state, "active")
+
+    def test_login_by_reference_can_be_switched_off(self):
+        self.jane.ref = "C-2002"
+        self.env["ir.config_parameter"].set_param(
+            "partner_website_login.login_by_reference", "False"
+        )
+        self.assertFalse(self.authenticates("C-2002", PASSWORD))
+        settings = self.env["res.config.settings"].create({})
+        self.assertFalse(settings.website_login_by_reference)
+        settings.website_login_by_reference = True
+        settings.execute()
+        self.assertTrue(self.authenticates("C-2002", PASSWORD))
+
     def test_username_and_email_in_any_case_with_spaces(self):
         for login in (
             "jane.doe",
