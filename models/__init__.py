@@ -6,6 +6,7 @@ from . import (
     res_config_settings,
     res_partner,
     res_users,
+    res_users_login_lockout,
     res_users_temporary_password,
     website_invite_run,
     website_invite_run_line,

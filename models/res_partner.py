@@ -119,6 +119,12 @@ class ResPartner(models.Model):
         compute="_compute_website_user",
         groups="base.group_user",
     )
+    website_login_locked_until = fields.Datetime(
+        string="Login Locked Until",
+        compute="_compute_website_user",
+        groups="base.group_user",
+        help="Too many failed logins: every password is refused until then.",
+    )
 
     def init(self):
         result = super().init()
@@ -158,10 +164,20 @@ class ResPartner(models.Model):
         user_by_partner = {}
         for user in users:
             user_by_partner.setdefault(user.partner_id.id, user)
+        lockout = self.env["res.users.login.lockout"]
+        lockout.invalidate_model()  # written in SQL by logins of other transactions
+        locks = lockout.sudo().search(  # shown read-only on the form; nobody reads the model itself
+            [
+                ("user_id", "in", users.ids),
+                ("locked_until", ">", fields.Datetime.now()),
+            ]
+        )
+        locked_until = {lock.user_id.id: lock.locked_until for lock in locks}
         for partner in self:
             user = user_by_partner.get(partner.id, self.env["res.users"])
             partner.website_user_id = user
             partner.website_login_date = user.login_date
+            partner.website_login_locked_until = locked_until.get(user.id, False)
 
     @api.onchange("website_enabled")
     def _onchange_website_enabled(self):
@@ -908,6 +924,22 @@ class ResPartner(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
+
+    def action_unlock_website_login(self):
+        """The "Unlock Login" button: the contact may try its password again."""
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only Website Login managers may unlock a login.")
+            )
+        self.check_access("write")
+        users = self.sudo().website_user_id  # the manager's decision, checked above
+        self.env["res.users.login.lockout"].sudo()._forget(users.ids)
+        self.invalidate_recordset(["website_login_locked_until"])
+        note = escape(
+            self.env._("Website login unlocked by %(user)s.", user=self.env.user.name)
+        )
+        self._message_log_batch(dict.fromkeys(self.ids, note))
+        return True
 
     def action_fill_username_from_reference(self):
         """Action menu: the selected contacts without a username get their

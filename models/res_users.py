@@ -4,7 +4,7 @@ import logging
 import secrets
 import weakref
 
-from odoo import Command, api, fields, models, tools
+from odoo import SUPERUSER_ID, Command, api, fields, models, tools
 from odoo.exceptions import AccessDenied, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
@@ -75,9 +75,33 @@ class ResUsers(models.Model):
                 cls._website_spend_hash_time(
                     progress["crypt_context"], credential.get("password")
                 )
+            cls._website_count_failure(progress)
             raise
         finally:
             _LOGIN_PROGRESS.reset(token)
+
+    @classmethod
+    def check(cls, db, uid, passwd):
+        # an RPC call with a portal account's uid and a password is a login too:
+        # its failures count towards the account's lockout
+        progress = {"crypt_context": None, "hashed": False}
+        token = _LOGIN_PROGRESS.set(progress)
+        try:
+            return super().check(db, uid, passwd)
+        except AccessDenied:
+            cls._website_count_failure(progress)
+            raise
+        finally:
+            _LOGIN_PROGRESS.reset(token)
+
+    @classmethod
+    def _website_count_failure(cls, progress):
+        """A failed password on a portal account counts towards its lockout, in a
+        transaction of its own (the login's is rolled back)."""
+        if account := progress.get("account"):
+            with cls.pool.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["res.users.login.lockout"]._record_failure(account)
 
     @classmethod
     def _website_spend_hash_time(cls, crypt_context, password):
@@ -169,6 +193,22 @@ class ResUsers(models.Model):
         return rows[0][0] if len(rows) == 1 else False
 
     def _check_credentials(self, credential, env):
+        progress = _LOGIN_PROGRESS.get()
+        counted = (
+            progress is not None
+            and credential.get("type") == "password"
+            and self.env.user.share
+        )
+        if counted:
+            progress["account"] = self.env.user.id
+            lockout = self.env["res.users.login.lockout"].sudo()
+            if lockout._locked_until(self.env.user.id):
+                # refused like a wrong password, in its time: the decoy hash
+                self._website_spend_hash_time(
+                    self._crypt_context(), credential.get("password")
+                )
+                progress["hashed"] = True
+                raise AccessDenied()
         if credential.get("type") == "password" and not self._website_usable_password(
             credential.get("password")
         ):
@@ -200,6 +240,8 @@ class ResUsers(models.Model):
                 "mfa": "default",
             }
         self.env.user._check_website_login_allowed()
+        if counted:
+            lockout._forget([self.env.user.id])  # a success starts the count afresh
         return auth_info
 
     def _website_has_own_password(self):

@@ -54,7 +54,11 @@ def start_server(db, addons_path, log_path):
 def in_database(db, function):
     """``function(env)`` as the superuser, in one committed transaction."""
     with Registry(db).cursor() as cr:
-        return function(odoo.api.Environment(cr, odoo.SUPERUSER_ID, {}))
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        result = function(env)
+        # the commit flushes the environments still alive only: keep this one
+        env.flush_all()
+        return result
 
 
 def logs_in(db, login, password, interactive=True):

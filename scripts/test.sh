@@ -49,6 +49,9 @@ echo "== install on a plain Odoo"
 echo "== crash recovery"
 "$PY" "$REPO_ROOT/scripts/check_crash_recovery.py" "$DB" "$ADDONS_PATH" || failed=1
 
+echo "== lockout across two servers"
+"$PY" "$REPO_ROOT/scripts/check_lockout.py" "$DB" "$ADDONS_PATH" || failed=1
+
 echo "== uninstall"
 "$PY" "$REPO_ROOT/scripts/check_uninstall.py" "$DB" "$ADDONS_PATH" || failed=1
 

@@ -7,6 +7,7 @@ from . import (
     test_invite_runs,
     test_link_mode,
     test_login,
+    test_login_lockout,
     test_login_probing,
     test_login_timing,
     test_mail_template,

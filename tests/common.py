@@ -5,9 +5,11 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import json
 import re
 import socket
 import threading
+import time
 import types
 from unittest.mock import patch
 
@@ -207,7 +209,32 @@ class WebsiteLoginCase:
             allow_redirects=False,
         )
 
+    def authenticate_json(self, login, password):
+        """/web/session/authenticate as a script calls it: (seconds, error name)."""
+        self.url_open("/web/session/logout", allow_redirects=False)
+        started = time.perf_counter()
+        response = self.url_open(
+            "/web/session/authenticate",
+            data=json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "params": {
+                        "db": self.env.cr.dbname,
+                        "login": login,
+                        "password": password,
+                    },
+                }
+            ),
+            headers={"Content-Type": "application/json"},
+        )
+        seconds = time.perf_counter() - started
+        error = response.json().get("error")
+        return seconds, error and error["data"]["name"]
+
     def forget_login_failures(self):
-        """The cooldown counts failures per IP for the whole registry: start clean."""
+        """Odoo's cooldown counts failures per IP for the whole registry, the addon's
+        lockout per account: start clean."""
         self.registry._login_failures = None
         self.addCleanup(setattr, self.registry, "_login_failures", None)
+        self.env.cr.execute("DELETE FROM res_users_login_lockout")

@@ -2,10 +2,8 @@
 """What an anonymous prober learns from the login and reset-password pages: nothing
 about which logins exist."""
 
-import json
 import re
 import statistics
-import time
 from unittest.mock import patch
 
 from odoo.tests import HttpCase, tagged
@@ -28,29 +26,6 @@ class TestLoginProbing(WebsiteLoginCase, HttpCase):
         cls.startClassPatcher(patch.object(Users, "_crypt_context", REAL_CRYPT_CONTEXT))
         cls.setup_website_login()
         cls.jane = cls.make_active_contact(PASSWORD)
-
-    def authenticate_json(self, login, password):
-        """/web/session/authenticate as a script calls it: (seconds, error name)."""
-        self.url_open("/web/session/logout", allow_redirects=False)
-        started = time.perf_counter()
-        response = self.url_open(
-            "/web/session/authenticate",
-            data=json.dumps(
-                {
-                    "jsonrpc": "2.0",
-                    "method": "call",
-                    "params": {
-                        "db": self.env.cr.dbname,
-                        "login": login,
-                        "password": password,
-                    },
-                }
-            ),
-            headers={"Content-Type": "application/json"},
-        )
-        seconds = time.perf_counter() - started
-        error = response.json().get("error")
-        return seconds, error and error["data"]["name"]
 
     @mute_logger("odoo.http", "odoo.addons.base.models.res_users")
     def test_odd_passwords_are_refused_alike_for_known_and_unknown_logins(self):
