@@ -18,7 +18,7 @@
         "data/ir_actions_server_data.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
-        "views/website_invite_run_views.xml",
+        "views/partner_invite_run_views.xml",
         "views/portal_templates.xml",
         "wizards/random_password_mail_views.xml",
     ],

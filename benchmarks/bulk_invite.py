@@ -171,12 +171,12 @@ def run_bulk_invite(registry):
     while True:
         with registry.cursor() as cr:
             env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-            run = env["website.invite.run"].search([], limit=1)
+            run = env["partner.invite.run"].search([], limit=1)
             if run.state == "done":
                 return run.read(["eligible_count", "invited_count", "failed_count"])[
                     0
                 ], steps
-            env["website.invite.run"]._cron_process_batch()
+            env["partner.invite.run"]._cron_process_batch()
             steps += 1
 
 

@@ -75,7 +75,7 @@ class PartnerLoginMailer(models.AbstractModel):
             **{NOTE_PORTAL_ACCESS_LATER: True}
         )._issue_website_credentials(kind)
         expires_at = partners[:1].website_password_expires
-        credentials = self.env["res.users.temporary.password"]
+        credentials = self.env["partner.login.credential"]
         credentials._set_sending(partners, True, run)
         mails = partners._website_password_mail_values(
             template, expires_at=expires_at, kind=kind

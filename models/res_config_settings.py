@@ -94,4 +94,4 @@ class ResConfigSettings(models.TransientModel):
             settings.website_invite_eligible_count = count
 
     def action_send_bulk_website_invite(self):
-        return self.env["website.invite.run"].action_start()
+        return self.env["partner.invite.run"].action_start()

@@ -10,7 +10,7 @@ from odoo.osv import expression
 from odoo.tools import SQL
 
 from .mail_render_mixin import COMPILE_ONCE
-from .res_users_temporary_password import LINK_SIGNUP_TYPE
+from .partner_login_credential import LINK_SIGNUP_TYPE
 from .website_login_settings import website_setting
 
 # Letters, digits, "." "_" "-": never "@", so a username can never equal an email.
@@ -166,7 +166,8 @@ class ResPartner(models.Model):
             user_by_partner.setdefault(user.partner_id.id, user)
         lockout = self.env["res.users.login.lockout"]
         lockout.invalidate_model()  # written in SQL by logins of other transactions
-        locks = lockout.sudo().search(  # shown read-only on the form; nobody reads the model itself
+        # sudo: shown read-only on the form; nobody reads the model itself
+        locks = lockout.sudo().search(
             [
                 ("user_id", "in", users.ids),
                 ("locked_until", ">", fields.Datetime.now()),
@@ -638,7 +639,7 @@ class ResPartner(models.Model):
             )
         users = self._website_portal_users()
         secrets_by_user, expires_at = self.env[
-            "res.users.temporary.password"
+            "partner.login.credential"
         ]._replace_for_users(users, kind)
         users._clear_own_password()
         users._end_website_sessions()  # also those opened with an earlier temporary one
@@ -690,7 +691,7 @@ class ResPartner(models.Model):
         unanswered.write({"website_access_state": "unanswered"})
         (expired - unanswered).write({"website_access_state": "expired"})
         lapsed = (
-            self.env["res.users.temporary.password"]
+            self.env["partner.login.credential"]
             .sudo()  # nobody has access rights on this model
             .search([("expires_at", "<=", now)])
         )
@@ -715,8 +716,7 @@ class ResPartner(models.Model):
         """
         if expires_at is None:
             expires_at = (
-                fields.Datetime.now()
-                + self.env["res.users.temporary.password"]._validity()
+                fields.Datetime.now() + self.env["partner.login.credential"]._validity()
             )
         rendered = template.with_context(
             **{TEMPLATE_CREDENTIAL_KEYS[kind]: CREDENTIAL_PLACEHOLDERS[kind]},
@@ -866,7 +866,7 @@ class ResPartner(models.Model):
     def _revoke_website_credentials(self):
         """The contacts' temporary passwords and links stop working."""
         if self:
-            self.env["res.users.temporary.password"].sudo().search(
+            self.env["partner.login.credential"].sudo().search(
                 [("user_id.partner_id", "in", self.ids)]
             )._revoke()
 
@@ -881,7 +881,7 @@ class ResPartner(models.Model):
         # sudo: tokens are checked for visitors who are not logged in
         if partner and partner.sudo().signup_type == LINK_SIGNUP_TYPE:
             user = partner.sudo().website_user_id
-            credentials = self.env["res.users.temporary.password"]
+            credentials = self.env["partner.login.credential"]
             if not credentials._check_link_token(user, token):
                 return None
             try:
@@ -982,4 +982,4 @@ class ResPartner(models.Model):
     @api.model
     def _cron_send_bulk_website_invite(self):
         """Entry point of the scheduled action "Send Bulk Website Invite"."""
-        return self.env["website.invite.run"].action_start()
+        return self.env["partner.invite.run"].action_start()

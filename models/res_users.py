@@ -229,7 +229,7 @@ class ResUsers(models.Model):
             if not (
                 credential.get("type") == "password"
                 and env.get("interactive")
-                and self.env["res.users.temporary.password"]._check_password(
+                and self.env["partner.login.credential"]._check_password(
                     self.env.user, credential.get("password")
                 )
             ):
@@ -274,7 +274,7 @@ class ResUsers(models.Model):
         self.ensure_one()
         return bool(
             self.share
-            and self.env["res.users.temporary.password"]
+            and self.env["partner.login.credential"]
             .sudo()
             .search_count(
                 [("user_id", "=", self.id), ("kind", "=", "password")], limit=1
@@ -298,7 +298,7 @@ class ResUsers(models.Model):
         result = super()._set_password()
         portal_users = self.filtered("share")
         if portal_users:
-            self.env["res.users.temporary.password"].sudo().search(
+            self.env["partner.login.credential"].sudo().search(
                 [("user_id", "in", portal_users.ids)]
             ).unlink()
             portal_users.partner_id._set_website_access_state("active")
@@ -320,7 +320,7 @@ class ResUsers(models.Model):
         if not users:
             return
         users._end_website_sessions()
-        self.env["res.users.temporary.password"].sudo().search(
+        self.env["partner.login.credential"].sudo().search(
             [("user_id", "in", users.ids)]
         )._revoke()
         portal, public = (
@@ -378,7 +378,7 @@ class ResUsers(models.Model):
         )
         if lost:
             lost._end_website_sessions()
-            self.env["res.users.temporary.password"].sudo().search(
+            self.env["partner.login.credential"].sudo().search(
                 [("user_id", "in", lost.ids)]
             )._revoke()
             lost_partners = partners.browse(lost.partner_id.ids)
@@ -435,7 +435,7 @@ class ResUsers(models.Model):
         """The user holds an unexpired set-password link of this addon."""
         self.ensure_one()
         return bool(
-            self.env["res.users.temporary.password"]
+            self.env["partner.login.credential"]
             .sudo()  # nobody has access rights on the credentials
             .search_count(
                 [

@@ -66,7 +66,7 @@ def prepare(env, smtp_port):
     )
     env.company.partner_id.email = "noreply@ourcompany.test"
     env["res.partner"].search([("website_enabled", "=", True)]).website_enabled = False
-    env["website.invite.run"].search([("state", "=", "running")]).state = "done"
+    env["partner.invite.run"].search([("state", "=", "running")]).state = "done"
     contacts = env["res.partner"].create(
         [
             {
@@ -91,7 +91,7 @@ def wake_worker(env):
 
 
 def run_state(env):
-    run = env["website.invite.run"].search([], limit=1)
+    run = env["partner.invite.run"].search([], limit=1)
     return run.state, run.invited_count, run.failed_count
 
 
@@ -100,7 +100,7 @@ def credentials_by_username(env):
         """SELECT p.username, count(c.id), bool_or(c.sending)
              FROM res_partner p
              JOIN res_users u ON u.partner_id = p.id
-             LEFT JOIN res_users_temporary_password c ON c.user_id = u.id
+             LEFT JOIN partner_login_credential c ON c.user_id = u.id
             WHERE p.username LIKE 'crash.%%'
             GROUP BY p.username"""
     )

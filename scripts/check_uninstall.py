@@ -61,7 +61,7 @@ def main(db, addons_path):
         link = link_contact._issue_website_credentials("link")[link_contact.id]
         token = parse_qs(urlsplit(link).query)["token"][0]
         assert env["res.partner"]._get_partner_from_token(token), "link works before"
-        env["website.invite.run"].action_start()
+        env["partner.invite.run"].action_start()
         logins = {
             "active": active.website_user_id.login,
             "blocked": blocked.website_user_id.login,
@@ -117,8 +117,8 @@ def main(db, addons_path):
         )
         cr.execute(
             "SELECT table_name FROM information_schema.tables "
-            "WHERE table_name IN ('res_users_temporary_password', 'website_invite_run',"
-            " 'website_invite_run_line', 'random_password_mail')"
+            "WHERE table_name IN ('partner_login_credential', 'partner_invite_run',"
+            " 'partner_invite_run_line', 'random_password_mail')"
         )
         check(not cr.fetchall(), "no table of the addon is left (hashes, runs)")
         cr.execute(

@@ -69,4 +69,4 @@ class TestAccessRights(WebsiteLoginCase, TransactionCase):
         admin = new_test_user(self.env, login="pwl_admin2", groups="base.group_system")
         for user in (admin, self.manager, self.clerk, self.portal_user):
             with self.subTest(user=user.login), self.assertRaises(AccessError):
-                self.env["res.users.temporary.password"].with_user(user).search([])
+                self.env["partner.login.credential"].with_user(user).search([])

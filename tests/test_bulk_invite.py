@@ -25,17 +25,17 @@ class BulkInviteMixin(WebsiteLoginCase):
     def run_invite(self):
         """What the scheduled action and the worker job do, to the end."""
         self.env["res.partner"]._cron_send_bulk_website_invite()
-        run = self.env["website.invite.run"].search([], limit=1)
+        run = self.env["partner.invite.run"].search([], limit=1)
         for _batch in range(100):
             if run.state == "done":
                 break
-            self.env["website.invite.run"]._cron_process_batch()
+            self.env["partner.invite.run"]._cron_process_batch()
         self.assertEqual(run.state, "done")
         return run
 
     def credentials_of(self, partners):
         return (
-            self.env["res.users.temporary.password"]
+            self.env["partner.login.credential"]
             .sudo()
             .search([("user_id.partner_id", "in", partners.ids)])
         )
@@ -222,11 +222,11 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         )
         with smtp_server(self.env) as smtp:
             self.env["res.partner"]._cron_send_bulk_website_invite()
-            self.env["website.invite.run"]._cron_process_batch()  # one step
+            self.env["partner.invite.run"]._cron_process_batch()  # one step
             self.assertTrue(smtp.messages)
             # the process dies; an administrator presses "Run Manually" again
             self.env["res.partner"]._cron_send_bulk_website_invite()
-            self.assertEqual(self.env["website.invite.run"].search_count([]), 1)
+            self.assertEqual(self.env["partner.invite.run"].search_count([]), 1)
             run = self.run_invite()
         self.assertEqual(run.invited_count, 7)
         self.assertEqual(len(smtp.messages), 7)
@@ -258,7 +258,7 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
     def test_run_manually_and_settings_start_the_same_job(self):
         cron = self.env.ref("partner_website_login.ir_cron_send_bulk_website_invite")
         cron.method_direct_trigger()  # inactive: it still opens the run
-        run = self.env["website.invite.run"].search([])
+        run = self.env["partner.invite.run"].search([])
         self.assertEqual(run.state, "running")
         self.assertEqual(run.eligible_count, 2)
         worker = self.env.ref(
@@ -271,7 +271,7 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         settings = self.env["res.config.settings"].create({})
         self.assertEqual(settings.website_invite_eligible_count, 2)
         settings.action_send_bulk_website_invite()
-        self.assertEqual(self.env["website.invite.run"].search([]), run)
+        self.assertEqual(self.env["partner.invite.run"].search([]), run)
 
 
 @tagged("post_install", "-at_install")
@@ -316,7 +316,7 @@ class TestBulkInviteConcurrency(BulkInviteMixin, TransactionCase):
                 [("partner_id", "in", partners.ids)]
             ).unlink()
             partners.unlink()
-            env["website.invite.run"].search([]).unlink()
+            env["partner.invite.run"].search([]).unlink()
             env["ir.config_parameter"].set_param(
                 "partner_website_login.invite_batch_size", 100
             )
@@ -335,21 +335,21 @@ class TestBulkInviteConcurrency(BulkInviteMixin, TransactionCase):
     def test_a_second_server_skips_the_batch_under_way(self):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, self.env.uid, {})
-            env["website.invite.run"]._cron_process_batch()  # batch under way
+            env["partner.invite.run"]._cron_process_batch()  # batch under way
             output = self.second_server().stdout
             self.assertIn("invited by the second server: 0", output)
         # the first server commits; then the job runs to the end
         with self.registry.cursor() as cr:
             env = api.Environment(cr, self.env.uid, {})
             for _batch in range(10):
-                env["website.invite.run"]._cron_process_batch()
+                env["partner.invite.run"]._cron_process_batch()
             credentials = (
-                env["res.users.temporary.password"]
+                env["partner.login.credential"]
                 .sudo()
                 .search([("user_id.partner_id.name", "in", self.names)])
             )
             self.assertEqual(len(credentials.user_id), 4)  # one each, none twice
-            run = env["website.invite.run"].search([])
+            run = env["partner.invite.run"].search([])
             self.assertEqual((run.invited_count, run.state), (4, "done"))
 
 
@@ -361,8 +361,8 @@ config.parse_config(sys.argv[1:])
 from odoo.modules.registry import Registry
 with Registry(config["db_name"]).cursor() as cr:
     env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-    run = env["website.invite.run"].search([("state", "=", "running")])
+    run = env["partner.invite.run"].search([("state", "=", "running")])
     before = run.invited_count
-    env["website.invite.run"]._cron_process_batch()
+    env["partner.invite.run"]._cron_process_batch()
     print("invited by the second server:", run.invited_count - before)
 """

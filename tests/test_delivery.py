@@ -13,7 +13,7 @@ from .common import WebsiteLoginCase, password_from, smtp_server
 from .test_bulk_invite import BulkInviteMixin
 
 MAILER_LOGGER = "odoo.addons.partner_website_login.models.partner_login_mailer"
-RUN_LOGGER = "odoo.addons.partner_website_login.models.website_invite_run"
+RUN_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_run"
 
 
 @tagged("post_install", "-at_install")
@@ -105,12 +105,12 @@ class TestDelivery(BulkInviteMixin, HttpCase):
             "partner_website_login.invite_step_seconds", "1"
         )
         self.env["res.partner"]._cron_send_bulk_website_invite()
-        run = self.env["website.invite.run"].search([], limit=1)
+        run = self.env["partner.invite.run"].search([], limit=1)
         steps = []
         with smtp_server(self.env, delay=0.4) as smtp:
             while run.state != "done" and len(steps) < 20:
                 started = time.monotonic()
-                self.env["website.invite.run"]._cron_process_batch()
+                self.env["partner.invite.run"]._cron_process_batch()
                 steps.append(time.monotonic() - started)
         self.assertEqual(run.state, "done")
         self.assertGreater(len(steps), 1, "the mails did not fit in one step")

@@ -8,7 +8,7 @@ from odoo.tools import mute_logger
 from .common import smtp_server
 from .test_bulk_invite import BulkInviteMixin
 
-RUN_LOGGER = "odoo.addons.partner_website_login.models.website_invite_run"
+RUN_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_run"
 
 
 @tagged("post_install", "-at_install")
@@ -32,11 +32,11 @@ class TestInviteRuns(BulkInviteMixin, HttpCase):
         for _step in range(20):
             if run.state != "running":
                 break
-            self.env["website.invite.run"]._cron_process_batch()
+            self.env["partner.invite.run"]._cron_process_batch()
 
     def test_a_manager_starts_a_run_from_contacts_and_sees_who_was_invited(self):
         self.authenticate("pwl_manager", "pwl_manager")
-        menu = self.env.ref("partner_website_login.website_invite_run_menu")
+        menu = self.env.ref("partner_website_login.partner_invite_run_menu")
         self.assertEqual(
             menu.parent_id.parent_id, self.env.ref("contacts.menu_contacts")
         )
@@ -45,15 +45,15 @@ class TestInviteRuns(BulkInviteMixin, HttpCase):
             self.env["ir.ui.menu"].with_user(self.manager)._visible_menu_ids(),
         )
         # the list's header button, as the web client calls it
-        action = self.call_kw("website.invite.run", "action_start", [[]])
-        run = self.env["website.invite.run"].search([], limit=1)
+        action = self.call_kw("partner.invite.run", "action_start", [[]])
+        run = self.env["partner.invite.run"].search([], limit=1)
         [link] = action["params"]["links"]
         self.assertTrue(link["url"].endswith(f"/{run.id}"))
         with smtp_server(self.env):
             self.work_off(run)
         # the run's list and its contacts, read as the list and the form read them
         [row] = self.call_kw(
-            "website.invite.run",
+            "partner.invite.run",
             "web_search_read",
             [[("id", "=", run.id)]],
             {
@@ -71,7 +71,7 @@ class TestInviteRuns(BulkInviteMixin, HttpCase):
         self.assertEqual(row["started_by_id"]["display_name"], "Morgan Manager")
         self.assertEqual((row["invited_count"], row["skipped_count"]), (1, 2))
         lines = self.call_kw(
-            "website.invite.run.line",
+            "partner.invite.run.line",
             "search_read",
             [[("run_id", "=", run.id)], ["partner_id", "outcome", "reason"]],
         )
@@ -84,31 +84,31 @@ class TestInviteRuns(BulkInviteMixin, HttpCase):
         self.assertIn("valid email", by_contact["Retailer Ltd, Eve"]["reason"])
         # searchable by contact
         found = self.call_kw(
-            "website.invite.run", "search", [[("line_ids.partner_id", "ilike", "Hal")]]
+            "partner.invite.run", "search", [[("line_ids.partner_id", "ilike", "Hal")]]
         )
         self.assertEqual(found, run.ids)
 
     def test_a_manager_cancels_a_run(self):
-        self.env["website.invite.run"].with_user(self.manager).action_start()
-        run = self.env["website.invite.run"].search([], limit=1)
+        self.env["partner.invite.run"].with_user(self.manager).action_start()
+        run = self.env["partner.invite.run"].search([], limit=1)
         self.authenticate("pwl_manager", "pwl_manager")
-        self.call_kw("website.invite.run", "action_cancel", [run.ids])
+        self.call_kw("partner.invite.run", "action_cancel", [run.ids])
         self.assertEqual(run.state, "cancelled")
         with smtp_server(self.env) as smtp:
-            self.env["website.invite.run"]._cron_process_batch()
+            self.env["partner.invite.run"]._cron_process_batch()
         self.assertFalse(smtp.messages)
         self.assertFalse(self.ada.website_user_id)
         # the next start opens a new run
-        self.env["website.invite.run"].with_user(self.manager).action_start()
-        self.assertNotEqual(self.env["website.invite.run"].search([], limit=1), run)
+        self.env["partner.invite.run"].with_user(self.manager).action_start()
+        self.assertNotEqual(self.env["partner.invite.run"].search([], limit=1), run)
 
     @mute_logger(RUN_LOGGER, "odoo.addons.mail.models.mail_render_mixin")
     def test_a_step_that_keeps_failing_ends_as_failed_and_the_next_start_is_new(self):
         # an administrator breaks the invite template: every step raises
         template = self.env.ref("partner_website_login.mail_template_website_invite")
         template.body_html = '<p t-out="object.no_such_field.name"/>'
-        self.env["website.invite.run"].with_user(self.manager).action_start()
-        run = self.env["website.invite.run"].search([], limit=1)
+        self.env["partner.invite.run"].with_user(self.manager).action_start()
+        run = self.env["partner.invite.run"].search([], limit=1)
         with smtp_server(self.env) as smtp:
             self.work_off(run)
         self.assertEqual(run.state, "failed")
@@ -125,8 +125,8 @@ class TestInviteRuns(BulkInviteMixin, HttpCase):
         template.body_html = (
             "<p>Password: <t t-out=\"ctx.get('website_password')\"/></p>"
         )
-        self.env["website.invite.run"].with_user(self.manager).action_start()
-        second = self.env["website.invite.run"].search([], limit=1)
+        self.env["partner.invite.run"].with_user(self.manager).action_start()
+        second = self.env["partner.invite.run"].search([], limit=1)
         self.assertNotEqual(second, run)
         with smtp_server(self.env) as smtp:
             self.work_off(second)

@@ -168,7 +168,7 @@ class TestLinkMode(BulkInviteMixin, HttpCase):
         self.assertEqual(failed.state, "exception")
         self.assertNotIn("reset_password", failed.body_html)
         self.assertFalse(
-            self.env["res.users.temporary.password"]
+            self.env["partner.login.credential"]
             .sudo()
             .search([("user_id.partner_id", "=", self.jane.id)])
         )

@@ -39,7 +39,7 @@ class TestNoTimingOracle(WebsiteLoginCase, HttpCase):
         cls.invited_password = cls.issue(cls.invited)
         cls.expired = cls.make_contact(name="Exa Expired", username="exa.expired")
         cls.expired_password = cls.issue(cls.expired)
-        cls.env["res.users.temporary.password"].sudo().search(
+        cls.env["partner.login.credential"].sudo().search(
             [("user_id", "=", cls.expired.website_user_id.id)]
         ).expires_at = fields.Datetime.now() - timedelta(hours=1)
         cls.blocked_invited = cls.make_contact(name="Bea Blocked", username="bea.b")

@@ -85,14 +85,14 @@ class TestMultiCompany(BulkInviteMixin, TransactionCase):
         self.ada.with_user(self.manager_a).action_random_password_mail()  # allowed
 
     def test_a_run_started_by_a_manager_stays_in_their_companies(self):
-        self.env["website.invite.run"].with_user(self.manager_a).action_start()
-        run = self.env["website.invite.run"].search([], limit=1)
+        self.env["partner.invite.run"].with_user(self.manager_a).action_start()
+        run = self.env["partner.invite.run"].search([], limit=1)
         self.assertEqual(run.company_ids, self.company_a)
         self.assertEqual(run.eligible_count, 1)
         for _batch in range(10):
             if run.state == "done":
                 break
-            self.env["website.invite.run"]._cron_process_batch()
+            self.env["partner.invite.run"]._cron_process_batch()
         self.assertEqual(run.invited_count, 1)
         self.assertEqual(self.ada.website_access_state, "invited")
         self.assertEqual(self.bob.website_access_state, "none")

@@ -211,7 +211,7 @@ class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
         # no run invites the contact again behind the administrator's back
         self.assertTrue(active.website_enabled)
         with smtp_server(self.env) as smtp:
-            self.env["website.invite.run"].action_start()
+            self.env["partner.invite.run"].action_start()
         self.assertNotIn(active.email, recipients(smtp))
         self.assertFalse(active.website_user_id.active)
 

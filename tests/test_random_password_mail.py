@@ -160,7 +160,7 @@ class TestRandomPasswordMail(WebsiteLoginCase, HttpCase):
         self.assertTrue(self.authenticates("jane.doe", password_from(message)))
         self.assertEqual(john.website_access_state, "none")
         self.assertFalse(
-            self.env["res.users.temporary.password"]
+            self.env["partner.login.credential"]
             .sudo()
             .search([("user_id.partner_id", "=", john.id)])
         )
@@ -169,7 +169,7 @@ class TestRandomPasswordMail(WebsiteLoginCase, HttpCase):
         self.assertNotIn("Temporary password", failed.body_html)
 
     def assert_nothing_half_done(self, window, message):
-        credentials = self.env["res.users.temporary.password"].sudo()
+        credentials = self.env["partner.login.credential"].sudo()
         with mute_logger(SEND_LOGGER), self.assertRaisesRegex(UserError, message):
             window.action_send()
         self.assertFalse(

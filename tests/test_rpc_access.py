@@ -55,7 +55,7 @@ class TestRpcAccess(WebsiteLoginCase, HttpCase):
         cls.admin = new_test_user(
             cls.env, login="pwl_admin", groups="base.group_system", email="a@x.test"
         )
-        cls.env["website.invite.run"].sudo().create({"state": "done"})
+        cls.env["partner.invite.run"].sudo().create({"state": "done"})
 
     def calls(self, role):
         """{name: (model, method, args, kwargs)}, in the order of MATRIX."""
@@ -93,18 +93,18 @@ class TestRpcAccess(WebsiteLoginCase, HttpCase):
                 {},
             ),
             "read hashed credentials": (
-                "res.users.temporary.password",
+                "partner.login.credential",
                 "search_read",
                 [[]],
-                {"fields": ["password_hash"]},
+                {"fields": ["secret_hash"]},
             ),
             "read run records": (
-                "website.invite.run",
+                "partner.invite.run",
                 "search_read",
                 [[]],
                 {"fields": ["invited_count"]},
             ),
-            "start the bulk invite": ("website.invite.run", "action_start", [[]], {}),
+            "start the bulk invite": ("partner.invite.run", "action_start", [[]], {}),
             "open Settings": (
                 "res.config.settings",
                 "create",
@@ -166,5 +166,5 @@ class TestRpcAccess(WebsiteLoginCase, HttpCase):
         )
         self.assertEqual(action["tag"], "display_notification")
         self.assertTrue(
-            self.env["website.invite.run"].search([("state", "=", "running")])
+            self.env["partner.invite.run"].search([("state", "=", "running")])
         )

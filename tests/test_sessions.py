@@ -79,7 +79,7 @@ class TestSessionsEndWithAccess(WebsiteLoginCase, HttpCase):
             self.env["res.partner"]._mark_expired_website_invites()
         self.assertEqual(ivy.website_access_state, "expired")
         self.assertFalse(
-            self.env["res.users.temporary.password"]
+            self.env["partner.login.credential"]
             .sudo()
             .search([("user_id", "=", ivy.website_user_id.id)]),
             "the lapsed hash is kept",
@@ -94,7 +94,7 @@ class TestSessionsEndWithAccess(WebsiteLoginCase, HttpCase):
         self.assertFalse(self.john.allow_login)
         self.assertEqual(self.john.website_access_state, "none")
         self.assertFalse(
-            self.env["res.users.temporary.password"]
+            self.env["partner.login.credential"]
             .sudo()
             .search([("user_id", "=", self.john.website_user_id.id)])
         )

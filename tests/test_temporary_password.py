@@ -9,7 +9,7 @@ from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..models.res_users_temporary_password import (
+from ..models.partner_login_credential import (
     TEMPORARY_PASSWORD_ALPHABET,
     TEMPORARY_PASSWORD_LENGTH,
 )
@@ -49,7 +49,7 @@ class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
         password = self.issue(self.jane)
         self.env.flush_all()
         self.env.cr.execute(
-            "SELECT password_hash FROM res_users_temporary_password WHERE user_id = %s",
+            "SELECT secret_hash FROM partner_login_credential WHERE user_id = %s",
             [self.jane.website_user_id.id],
         )
         [stored] = self.env.cr.fetchone()

@@ -4,8 +4,8 @@ import logging
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 
+from ..models.partner_login_credential import CREDENTIAL_KINDS
 from ..models.res_partner import CREDENTIAL_PLACEHOLDERS, MANAGER_GROUP
-from ..models.res_users_temporary_password import CREDENTIAL_KINDS
 from ..models.website_login_settings import website_setting
 
 _logger = logging.getLogger(__name__)
@@ -37,9 +37,7 @@ class RandomPasswordMail(models.TransientModel):
     credential_mode = fields.Selection(
         CREDENTIAL_KINDS,
         string="The mail carries",
-        default=lambda self: self.env[
-            "res.users.temporary.password"
-        ]._credential_mode(),
+        default=lambda self: self.env["partner.login.credential"]._credential_mode(),
         readonly=True,
     )
     turns_on_login = fields.Boolean(readonly=True)
@@ -115,7 +113,7 @@ class RandomPasswordMail(models.TransientModel):
     @api.model
     def _single_values(self, partner):
         template = partner._website_mail_template(TEMPLATE)
-        mode = self.env["res.users.temporary.password"]._credential_mode()
+        mode = self.env["partner.login.credential"]._credential_mode()
         values = partner._website_password_mail_values(template, kind=mode)[partner.id]
         return {
             "partner_ids": partner.ids,

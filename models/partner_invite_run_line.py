@@ -4,17 +4,17 @@ from odoo import fields, models
 OUTCOMES = [("invited", "Invited"), ("skipped", "Skipped"), ("failed", "Failed")]
 
 
-class WebsiteInviteRunLine(models.Model):
+class PartnerInviteRunLine(models.Model):
     """What a bulk invite run did with one contact: invited it, skipped it (and
     why) or failed to (and the error). Written in batches by the run."""
 
-    _name = "website.invite.run.line"
+    _name = "partner.invite.run.line"
     _description = "Contact of a bulk website invite run"
     _order = "run_id desc, id"
     _rec_name = "partner_id"
 
     run_id = fields.Many2one(
-        "website.invite.run", required=True, ondelete="cascade", index=True
+        "partner.invite.run", required=True, ondelete="cascade", index=True
     )
     partner_id = fields.Many2one(
         "res.partner", string="Contact", ondelete="cascade", index=True

@@ -33,7 +33,7 @@ def generate_temporary_password():
     )
 
 
-class ResUsersTemporaryPassword(models.Model):
+class PartnerLoginCredential(models.Model):
     """The hashed temporary password, or set-password link, of a portal user: one
     row per user, whichever the kind (``partner_website_login.credential_mode``).
 
@@ -43,8 +43,8 @@ class ResUsersTemporaryPassword(models.Model):
     with 115 bits, so a keyed fast hash is as strong and lets a run issue 10,000.
     """
 
-    _name = "res.users.temporary.password"
-    _description = "Temporary password of a portal user (hashed)"
+    _name = "partner.login.credential"
+    _description = "Temporary password or set-password link of a portal user (hashed)"
     _log_access = False
 
     user_id = fields.Many2one(
@@ -54,12 +54,12 @@ class ResUsersTemporaryPassword(models.Model):
         CREDENTIAL_KINDS, required=True, default="password", readonly=True
     )
     # HMAC of the password, or of the link's signed auth_signup token
-    password_hash = fields.Char(required=True, readonly=True)
+    secret_hash = fields.Char(required=True, readonly=True)
     expires_at = fields.Datetime(required=True, readonly=True, index=True)
     # Committed before its mail goes out, cleared once the SMTP server took it: a
     # row still "sending" when a step starts was left by a step that crashed.
     sending = fields.Boolean(readonly=True, index="btree_not_null")
-    invite_run_id = fields.Many2one("website.invite.run", readonly=True, index=True)
+    invite_run_id = fields.Many2one("partner.invite.run", readonly=True, index=True)
 
     _sql_constraints = [
         ("user_unique", "UNIQUE(user_id)", "A user has at most one temporary password.")
@@ -114,7 +114,7 @@ class ResUsersTemporaryPassword(models.Model):
                 {
                     "user_id": user_id,
                     "kind": kind,
-                    "password_hash": self._hash(key, user_id, secret),
+                    "secret_hash": self._hash(key, user_id, secret),
                     "expires_at": expires_at,
                 }
                 for user_id, secret in secrets_by_user.items()
@@ -160,13 +160,13 @@ class ResUsersTemporaryPassword(models.Model):
                 ("kind", "=", kind),
                 ("expires_at", ">", fields.Datetime.now()),
             ],
-            ["password_hash"],
+            ["secret_hash"],
             limit=1,
         )
         if not row:
             return False
         expected = self._hash(self._hash_key(), user.id, secret)
-        return hmac.compare_digest(expected, row.password_hash)
+        return hmac.compare_digest(expected, row.secret_hash)
 
     @api.model
     def _set_sending(self, partners, sending, run=None):
@@ -177,7 +177,7 @@ class ResUsersTemporaryPassword(models.Model):
         self.flush_model()
         self.env.cr.execute(
             SQL(
-                """UPDATE res_users_temporary_password c
+                """UPDATE partner_login_credential c
                       SET sending = %s, invite_run_id = COALESCE(%s, c.invite_run_id)
                      FROM res_users u
                     WHERE u.id = c.user_id AND u.partner_id IN %s""",

@@ -7,15 +7,15 @@ from odoo import api, fields, models, modules
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from .partner_login_credential import CREDENTIAL_KINDS
 from .res_partner import MANAGER_GROUP
-from .res_users_temporary_password import CREDENTIAL_KINDS
 from .website_login_settings import website_setting
 
 _logger = logging.getLogger(__name__)
 
 INVITE_TEMPLATE = "partner_website_login.mail_template_website_invite"
 WORKER_CRON = "partner_website_login.ir_cron_process_website_invite_batches"
-RUNS_ACTION = "partner_website_login.website_invite_run_action"
+RUNS_ACTION = "partner_website_login.partner_invite_run_action"
 # A run whose step raised this many times in a row ends as Failed; between tries
 # the worker waits RETRY_MINUTES.
 MAX_STEP_ERRORS = 3
@@ -34,7 +34,7 @@ SKIP_REASONS = (
 )
 
 
-class WebsiteInviteRun(models.Model):
+class PartnerInviteRun(models.Model):
     """One run of "Send Bulk Website Invite": the work it does and what came of it.
 
     The scheduled action, its "Run Manually" and the Settings button only open a run;
@@ -42,7 +42,7 @@ class WebsiteInviteRun(models.Model):
     so no browser request waits and an inactive schedule still gets its run done.
     """
 
-    _name = "website.invite.run"
+    _name = "partner.invite.run"
     _description = "Bulk website invite run"
     _order = "id desc"
 
@@ -67,9 +67,7 @@ class WebsiteInviteRun(models.Model):
     credential_mode = fields.Selection(
         CREDENTIAL_KINDS,
         string="Mails carry",
-        default=lambda self: self.env[
-            "res.users.temporary.password"
-        ]._credential_mode(),
+        default=lambda self: self.env["partner.login.credential"]._credential_mode(),
         readonly=True,
     )
     # started by a manager: only contacts of the companies they may act on (and
@@ -84,7 +82,7 @@ class WebsiteInviteRun(models.Model):
         string="Skipped", compute="_compute_skipped_count", store=True
     )
     duration = fields.Char(compute="_compute_duration")
-    line_ids = fields.One2many("website.invite.run.line", "run_id", string="Contacts")
+    line_ids = fields.One2many("partner.invite.run.line", "run_id", string="Contacts")
     # a step that raises is tried again; after MAX_STEP_ERRORS in a row the run
     # ends as Failed (Odoo would otherwise deactivate the worker job itself)
     error_count = fields.Integer(readonly=True)
@@ -213,7 +211,7 @@ class WebsiteInviteRun(models.Model):
             population = population + domain
         counts["eligible_count"] = partners.search_count(population)
         self.write(counts)
-        self.env["website.invite.run.line"].sudo().create(lines)
+        self.env["partner.invite.run.line"].sudo().create(lines)
 
     # ------------------------------------------------------------------ batches
 
@@ -316,7 +314,7 @@ class WebsiteInviteRun(models.Model):
         """A step that crashed while sending left credentials "sending": nobody
         knows whether their mails went out, so they are revoked and those contacts
         invited again (at most one batch is mailed twice, nobody is lost)."""
-        left = self.env["res.users.temporary.password"]._left_sending(self)
+        left = self.env["partner.login.credential"]._left_sending(self)
         if not left:
             return
         partners = left.user_id.partner_id
@@ -338,7 +336,7 @@ class WebsiteInviteRun(models.Model):
         """Only one worker at a time on a run (two Odoo servers, one database)."""
         self.env.cr.execute(
             SQL(
-                "SELECT id FROM website_invite_run WHERE id = %s "
+                "SELECT id FROM partner_invite_run WHERE id = %s "
                 "FOR NO KEY UPDATE SKIP LOCKED",
                 self.id,
             )
@@ -376,7 +374,7 @@ class WebsiteInviteRun(models.Model):
         if failures:
             values["failed_count"] = self.failed_count + len(failures)
         self.sudo().write(values)
-        self.env["website.invite.run.line"].sudo().create(
+        self.env["partner.invite.run.line"].sudo().create(
             [
                 {"run_id": self.id, "partner_id": partner_id, "outcome": "invited"}
                 for partner_id in outcome.sent.ids
