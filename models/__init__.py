@@ -5,6 +5,8 @@ from . import (
     partner_invite_run,
     partner_invite_run_line,
     partner_login_credential,
+    partner_login_eligibility,
+    partner_login_mail,
     partner_login_mailer,
     res_config_settings,
     res_partner,

@@ -189,13 +189,14 @@ class PartnerInviteRun(models.Model):
         self.ensure_one()
         # sudo: counted as the run will see them, whatever the starter may read
         partners = self.env["res.partner"].sudo().with_context(active_test=False)
-        partners._mark_expired_website_invites()
+        self.env["partner.login.credential"]._cron_expire()
         population = [
             ("website_enabled", "=", True),
             *self._company_domain(self.company_ids),
         ]
         counts, lines = {}, []
-        for reason, message, domain in partners._website_login_rules(bulk=True):
+        eligibility = self.env["partner.login.eligibility"]
+        for reason, message, domain in eligibility._rules(bulk=True):
             if reason in SKIP_REASONS:
                 skipped = partners.search(population + ["!"] + domain).ids
                 counts[f"skipped_{reason}"] = len(skipped)
@@ -272,9 +273,9 @@ class PartnerInviteRun(models.Model):
         deadline = started + seconds
         self._recover_interrupted_step()
         partners = self.env["res.partner"]
-        domain = partners._website_invite_domain() + self._company_domain(
-            self.company_ids
-        )
+        domain = self.env[
+            "partner.login.eligibility"
+        ]._invite_domain() + self._company_domain(self.company_ids)
         sessions = {}  # one SMTP connection per step and server
         taken = 0
         finished = False
@@ -346,13 +347,13 @@ class PartnerInviteRun(models.Model):
     def _invite(self, partners, deadline=None, sessions=None):
         """Issue passwords or links to ``partners`` and deliver their mails."""
         self.ensure_one()
-        collisions = partners._website_login_collisions()
+        collisions = self.env["res.users"]._website_login_collisions(partners)
         to_invite = partners.filtered(lambda partner: partner.id not in collisions)
         # committed with the credentials: a crash later is recovered from them
         self.write({"last_partner_id": max(partners.ids)})
         outcome = self.env["partner.login.mailer"]._deliver(
             to_invite,
-            partners._website_mail_template(INVITE_TEMPLATE),
+            self.env["partner.login.mail"]._template(INVITE_TEMPLATE),
             self.credential_mode or "password",
             run=self,
             deadline=deadline,

@@ -7,6 +7,7 @@ from hashlib import sha256
 from werkzeug.urls import url_encode
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from .website_login_settings import website_setting
@@ -89,6 +90,80 @@ class PartnerLoginCredential(models.Model):
     def _credential_mode(self):
         """What the mails carry: "password" (default) or "link" (Settings)."""
         return website_setting(self.env, "credential_mode")
+
+    @api.model
+    def _issue(self, partners, kind="password"):
+        """The one door through which contacts receive a temporary password, or a
+        set-password link (``kind="link"``).
+
+        Makes or restores their portal users, replaces any password or link they
+        had (ending their sessions) and turns Allow Login on.
+
+        :returns: ({partner id: clear password or link URL}, expiry datetime), for
+            the caller's mail; the clear secrets exist only in the returned dict.
+        """
+        if not partners:
+            return {}, None
+        refusals = self.env["partner.login.eligibility"]._refusals(partners)
+        if refusals:
+            raise UserError(
+                "\n".join(
+                    f"{partner.display_name}: {message}"
+                    for partner, message in zip(
+                        partners.browse(refusals), refusals.values(), strict=True
+                    )
+                )
+            )
+        users = self.env["res.users"]._website_portal_users_for(partners)
+        secrets_by_user, expires_at = self._replace_for_users(users, kind)
+        users._clear_own_password()
+        users._end_website_sessions()  # also those opened with an earlier temporary one
+        # sudo: state and expiry are written by the addon only (SYSTEM_FIELDS)
+        partners.sudo().write(
+            {
+                "allow_login": True,
+                "website_access_state": "invited",
+                "website_password_expires": expires_at,
+            }
+        )
+        secrets = {user.partner_id.id: secrets_by_user[user.id] for user in users}
+        return secrets, expires_at
+
+    @api.model
+    def _revoke_for(self, partners):
+        """The temporary passwords and links of ``partners`` stop working."""
+        if partners:
+            self.sudo().search([("user_id.partner_id", "in", partners.ids)])._revoke()
+
+    @api.model
+    def _cron_expire(self):
+        """The scheduled "mark expired invites": a lapsed password or link is
+        forgotten, its contact shows "Invite expired" (or "Invites unanswered" once
+        it had all its invites); login and eligibility read the expiry itself."""
+        now = fields.Datetime.now()
+        # sudo: the scheduler, or a run about to count its contacts
+        expired = (
+            self.env["res.partner"]
+            .sudo()
+            .search(
+                [
+                    ("website_access_state", "=", "invited"),
+                    ("website_password_expires", "<=", now),
+                ]
+            )
+        )
+        attempts = website_setting(self.env, "invite_attempts")
+        unanswered = expired.filtered(
+            lambda partner: partner.website_invite_count >= attempts
+        )
+        unanswered.write({"website_access_state": "unanswered"})
+        (expired - unanswered).write({"website_access_state": "expired"})
+        lapsed = self.sudo().search([("expires_at", "<=", now)])
+        users = lapsed.user_id
+        lapsed.unlink()
+        # a session opened with the lapsed password never got a password of its own
+        users._end_website_sessions()
+        return expired
 
     @api.model
     def _replace_for_users(self, users, kind="password"):

@@ -17,7 +17,8 @@ from markupsafe import escape
 
 from odoo import api, models, tools
 
-from .res_partner import CREDENTIAL_PLACEHOLDERS, NOTE_PORTAL_ACCESS_LATER
+from .partner_login_mail import CREDENTIAL_PLACEHOLDERS
+from .res_partner import NOTE_PORTAL_ACCESS_LATER
 
 _logger = logging.getLogger(__name__)
 
@@ -71,15 +72,13 @@ class PartnerLoginMailer(models.AbstractModel):
         granted = set(
             partners.filtered(lambda partner: not partner.website_user_id).ids
         )
-        secrets_by_partner = partners.with_context(
-            **{NOTE_PORTAL_ACCESS_LATER: True}
-        )._issue_website_credentials(kind)
-        expires_at = partners[:1].website_password_expires
         credentials = self.env["partner.login.credential"]
+        mail = self.env["partner.login.mail"]
+        secrets_by_partner, expires_at = credentials.with_context(
+            **{NOTE_PORTAL_ACCESS_LATER: True}
+        )._issue(partners, kind)
         credentials._set_sending(partners, True, run)
-        mails = partners._website_password_mail_values(
-            template, expires_at=expires_at, kind=kind
-        )
+        mails = mail._values(partners, template, kind, expires_at)
         if reviewed:
             for values in mails.values():
                 values.update(reviewed)
@@ -101,10 +100,9 @@ class PartnerLoginMailer(models.AbstractModel):
 
         credentials._set_sending(outcome.sent, False)
         outcome.sent._count_website_invites(by_run=bool(run))
-        partners.browse(outcome.failed)._revoke_website_credentials()
-        outcome.unsent._revoke_website_credentials()
+        credentials._revoke_for(partners.browse(outcome.failed) | outcome.unsent)
         self._keep_failed_mails(partners, mails, outcome.failed)
-        outcome.sent._post_website_password_note(expires_at, kind, run, granted)
+        mail._post_notes(outcome.sent, expires_at, kind, run, granted)
         if granted_unsent := partners.browse(granted) - outcome.sent:
             # their portal user stays: Odoo's own note says so
             granted_unsent.sudo()._message_log_batch(
@@ -159,12 +157,15 @@ class PartnerLoginMailer(models.AbstractModel):
                 if deadline is not None and sock:
                     # a slow server may not hold the step past its deadline
                     sock.settimeout(max(deadline - time.monotonic(), 1.0))
-                body = partner._website_fill_credential(
+                body = self.env["partner.login.mail"]._fill_secret(
                     values["body_html"], kind, secrets_by_partner[partner.id]
                 )
                 try:
                     message = self._build(
-                        sender, values, body, [partner._website_mail_recipient()]
+                        sender,
+                        values,
+                        body,
+                        [self.env["partner.login.mail"]._recipient(partner)],
                     )
                     sender.send_email(
                         message, mail_server_id=server_id, smtp_session=session
@@ -299,7 +300,9 @@ class PartnerLoginMailer(models.AbstractModel):
                 {
                     "subject": mails[partner_id]["subject"],
                     "email_from": mails[partner_id]["email_from"],
-                    "email_to": partners.browse(partner_id)._website_mail_recipient(),
+                    "email_to": self.env["partner.login.mail"]._recipient(
+                        partners.browse(partner_id)
+                    ),
                     "body_html": f"<p>{body}</p>",
                     "message_type": "user_notification",
                     "state": "exception",

@@ -88,7 +88,7 @@ class ResConfigSettings(models.TransientModel):
     @api.depends("company_id")
     def _compute_website_invite_eligible_count(self):
         count = self.env["res.partner"].search_count(
-            self.env["res.partner"]._website_invite_domain()
+            self.env["partner.login.eligibility"]._invite_domain()
         )
         for settings in self:
             settings.website_invite_eligible_count = count

@@ -9,7 +9,11 @@ from odoo.exceptions import AccessDenied, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
-from .res_partner import MANAGER_GROUP, SYNCING_PORTAL_ACCESS
+from .res_partner import (
+    MANAGER_GROUP,
+    NOTE_PORTAL_ACCESS_LATER,
+    SYNCING_PORTAL_ACCESS,
+)
 from .website_login_settings import website_setting
 
 _logger = logging.getLogger(__name__)
@@ -389,6 +393,90 @@ class ResUsers(models.Model):
             for user in gained.filtered(lambda user: user._website_has_own_password()):
                 user.partner_id._set_website_access_state("active")
         return result
+
+    # ------------------------------------------------------------- provisioning
+
+    @api.model
+    def _website_portal_users_for(self, partners):
+        """The portal user of each of ``partners``, created (without Odoo's signup
+        mail) or given back its access where needed. Refuses a login another user
+        already has."""
+        # sudo: a Website Login manager may give portal access without the right to
+        # manage users in general, as the portal wizard does.
+        users_sudo = self.env["res.users"].sudo().with_context(active_test=False)
+        existing = users_sudo.search(
+            [("partner_id", "in", partners.ids), ("share", "=", True)], order="id"
+        )
+        user_by_partner = {}
+        for user in existing:
+            user_by_partner.setdefault(user.partner_id.id, user)
+        users = users_sudo.browse([user.id for user in user_by_partner.values()])
+        # the callers are a manager's explicit acts: access comes back in full
+        users._restore_portal_access()
+
+        new_partners = partners.filtered(
+            lambda partner: partner.id not in user_by_partner
+        )
+        if not new_partners:
+            return users
+        if collisions := self._website_login_collisions(new_partners):
+            raise UserError(
+                self.env._(
+                    "The login %(login)s already belongs to another user: give the "
+                    "contact a username.",
+                    login=next(iter(collisions.values())),
+                )
+            )
+        portal_group = self.env.ref("base.group_portal")
+        # mail_create_nolog: Odoo would post its "Portal Access Granted" note one
+        # message_post at a time (about 4 ms each); it is logged below in one batch.
+        new_users = users_sudo.with_context(
+            no_reset_password=True, mail_create_nolog=True
+        ).create(
+            [
+                {
+                    "partner_id": partner.id,
+                    "login": partner._website_default_login(),
+                    "company_id": (partner.company_id or self.env.company).id,
+                    "company_ids": [
+                        Command.set([(partner.company_id or self.env.company).id])
+                    ],
+                    "groups_id": [Command.set([portal_group.id])],
+                }
+                for partner in new_partners
+            ]
+        )
+        if not self.env.context.get(NOTE_PORTAL_ACCESS_LATER):
+            new_partners._message_log_batch(
+                {
+                    user.partner_id.id: user._get_portal_access_update_body(True)
+                    for user in new_users
+                }
+            )
+        return users | new_users
+
+    @api.model
+    def _website_login_collisions(self, partners):
+        """{partner id: login} for the ``partners`` without a portal user whose
+        login would be another user's already (one query)."""
+        without_user = partners.filtered(lambda partner: not partner.website_user_id)
+        login_by_partner = {
+            partner.id: partner._website_default_login() for partner in without_user
+        }
+        if not login_by_partner:
+            return {}
+        taken = set(
+            self.env["res.users"]
+            .sudo()  # logins of every user, archived ones included
+            .with_context(active_test=False)
+            .search([("login", "in", list(login_by_partner.values()))])
+            .mapped("login")
+        )
+        return {
+            partner_id: login
+            for partner_id, login in login_by_partner.items()
+            if login in taken
+        }
 
     # ----------------------------------------------------------------- creation
 

@@ -45,7 +45,7 @@ def prepare(env):
             "allow_login": True,
         }
     )
-    partner._issue_website_credentials()
+    env["partner.login.credential"]._issue(partner)
     partner.website_user_id.password = PASSWORD
     return partner.id, before
 

@@ -53,12 +53,13 @@ def main(db, addons_path):
 
         active, invited = contact("Active"), contact("Invited")
         blocked = contact("Blocked")
-        (active | invited | blocked)._issue_website_credentials("password")
+        credentials = env["partner.login.credential"]
+        credentials._issue(active | invited | blocked, "password")
         for partner in active | blocked:
             partner.website_user_id.password = OWN_PASSWORD
         blocked.allow_login = False
         link_contact = contact("Linked")
-        link = link_contact._issue_website_credentials("link")[link_contact.id]
+        link = credentials._issue(link_contact, "link")[0][link_contact.id]
         token = parse_qs(urlsplit(link).query)["token"][0]
         assert env["res.partner"]._get_partner_from_token(token), "link works before"
         env["partner.invite.run"].action_start()

@@ -188,7 +188,8 @@ class WebsiteLoginCase:
 
     @staticmethod
     def issue(partner):
-        return partner._issue_website_credentials()[partner.id]
+        secrets, _expires_at = partner.env["partner.login.credential"]._issue(partner)
+        return secrets[partner.id]
 
     @classmethod
     def make_active_contact(cls, password, **values):

@@ -162,7 +162,7 @@ class TestBadInput(WebsiteLoginCase, HttpCase):
     def test_any_email_gives_a_clean_eligibility_answer(self, email):
         with self.env.cr.savepoint():
             self.ada.email = email
-            refusals = self.ada._website_login_refusals()
+            refusals = self.env["partner.login.eligibility"]._refusals(self.ada)
             if self.ada.website_email_valid:
                 self.assertNotIn(self.ada.id, refusals)
             else:

@@ -238,12 +238,13 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         """The invite compiles the template once for a batch: what each contact
         reads is what Odoo's per-record rendering gives."""
         self.ben.lang = "fr_FR" if self.env["res.lang"]._lang_get("fr_FR") else False
-        template = self.env.ref("partner_website_login.mail_template_website_invite")
+        mail = self.env["partner.login.mail"]
+        template = mail._template("partner_website_login.mail_template_website_invite")
         partners = self.ada | self.ben
         expiry = fields.Datetime.now()
-        batch = partners._website_password_mail_values(template, expiry)
+        batch = mail._values(partners, template, "password", expiry)  # compiled once
         for partner in partners:
-            alone = partner._website_password_mail_values(template, expiry)[partner.id]
+            alone = mail._values(partner, template, "password", expiry)[partner.id]
             self.assertEqual(batch[partner.id], alone)
             self.assertIn(partner.name, batch[partner.id]["body_html"])
             self.assertIn(partner.username, batch[partner.id]["body_html"])

@@ -171,7 +171,11 @@ class TestWhoCanBeInvited(WebsiteLoginCase, HttpCase):
             # an administrator may unarchive them and give them an address
             partner.write({"active": True, "email": "odoo-own@example.test"})
             with self.subTest(partner=partner.name):
-                refusals = partner.with_user(self.manager)._website_login_refusals()
+                refusals = (
+                    self.env["partner.login.eligibility"]
+                    .with_user(self.manager)
+                    ._refusals(partner.with_user(self.manager))
+                )
                 self.assertIn("Odoo's own users", refusals[partner.id])
 
     def test_allow_login_off_on_a_company_keeps_its_contacts_out(self):

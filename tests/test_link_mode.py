@@ -122,7 +122,7 @@ class TestLinkMode(BulkInviteMixin, HttpCase):
         link = link_from(self.send_random_password_mail(self.jane))
         expiry = self.jane.website_password_expires
         with freeze_time(expiry + timedelta(minutes=1)):
-            self.env["res.partner"]._mark_expired_website_invites()
+            self.env["partner.login.credential"]._cron_expire()
             self.assertFalse(self.link_works(link))
         self.assertEqual(self.jane.website_access_state, "expired")
 

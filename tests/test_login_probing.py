@@ -116,7 +116,7 @@ class TestLoginProbing(WebsiteLoginCase, HttpCase):
             "partner_website_login.credential_mode", "link"
         )
         ivo = self.make_contact(name="Ivo Invited", username="ivo")
-        url = ivo._issue_website_credentials("link")[ivo.id]
+        url = self.env["partner.login.credential"]._issue(ivo, "link")[0][ivo.id]
         token = re.search(r"token=([^&]+)", url).group(1)
         with smtp_server(self.env) as smtp:
             answer = self.ask_reset("ivo")

@@ -76,7 +76,7 @@ class TestSessionsEndWithAccess(WebsiteLoginCase, HttpCase):
         self.issue(ivy)
         john_session = self.open_sessions("ivy")
         with freeze_time(ivy.website_password_expires + timedelta(seconds=1)):
-            self.env["res.partner"]._mark_expired_website_invites()
+            self.env["partner.login.credential"]._cron_expire()
         self.assertEqual(ivy.website_access_state, "expired")
         self.assertFalse(
             self.env["partner.login.credential"]

@@ -74,7 +74,7 @@ class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
         ):
             with self.subTest(partner=partner.name):
                 with self.assertRaisesRegex(UserError, message):
-                    partner._issue_website_credentials()
+                    self.env["partner.login.credential"]._issue(partner)
 
     def test_a_new_password_replaces_the_previous_one_and_the_own_one(self):
         first = self.issue(self.jane)
@@ -86,12 +86,8 @@ class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
 
     def test_an_expired_password_is_refused_and_shown_expired(self):
         password = self.issue(self.jane)
-        hours = int(
-            self.env["ir.config_parameter"].get_param(
-                "partner_website_login.temp_password_hours"
-            )
-        )
-        self.assertEqual(hours, 48)
+        # the default, with no system parameter set
+        self.assertEqual(self.env["partner.login.credential"]._validity_hours(), 48)
         expires = self.jane.website_password_expires
         self.assertAlmostEqual(
             expires,
@@ -100,7 +96,7 @@ class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
         )
         with freeze_time(expires + timedelta(seconds=1)):
             self.assertFalse(self.logs_in("jane.doe", password))
-            self.env["res.partner"]._mark_expired_website_invites()
+            self.env["partner.login.credential"]._cron_expire()
         self.assertEqual(self.jane.website_access_state, "expired")
 
     def test_the_validity_setting_is_read(self):

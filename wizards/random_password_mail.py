@@ -5,7 +5,8 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 
 from ..models.partner_login_credential import CREDENTIAL_KINDS
-from ..models.res_partner import CREDENTIAL_PLACEHOLDERS, MANAGER_GROUP
+from ..models.partner_login_mail import CREDENTIAL_PLACEHOLDERS
+from ..models.res_partner import MANAGER_GROUP
 from ..models.website_login_settings import website_setting
 
 _logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class RandomPasswordMail(models.TransientModel):
             raise UserError(self.env._("Save the contact first."))
         # record rules: a manager acts only on contacts of their allowed companies
         partners.check_access("write")
-        refusals = partners._website_login_refusals()
+        refusals = self.env["partner.login.eligibility"]._refusals(partners)
         if len(partners) == 1:
             if refusals:
                 raise UserError(refusals[partners.id])
@@ -112,14 +113,14 @@ class RandomPasswordMail(models.TransientModel):
 
     @api.model
     def _single_values(self, partner):
-        template = partner._website_mail_template(TEMPLATE)
+        mail = self.env["partner.login.mail"]
         mode = self.env["partner.login.credential"]._credential_mode()
-        values = partner._website_password_mail_values(template, kind=mode)[partner.id]
+        values = mail._values(partner, mail._template(TEMPLATE), mode)[partner.id]
         return {
             "partner_ids": partner.ids,
             "recipient_ids": partner.ids,
             "email_from": values["email_from"],
-            "email_to": partner._website_mail_recipient(),
+            "email_to": mail._recipient(partner),
             "subject": values["subject"],
             "body": values["body_html"],
             "credential_mode": mode,
@@ -133,13 +134,10 @@ class RandomPasswordMail(models.TransientModel):
         self.ensure_one()
         self._check_sender()
         self.recipient_ids.check_access("write")
-        partners = self.recipient_ids - self.recipient_ids.browse(
-            self.recipient_ids._website_login_refusals()
-        )
-        if self.is_single and partners != self.recipient_ids:
-            raise UserError(
-                self.recipient_ids._website_login_refusals()[self.recipient_ids.id]
-            )
+        refusals = self.env["partner.login.eligibility"]._refusals(self.recipient_ids)
+        partners = self.recipient_ids - self.recipient_ids.browse(refusals)
+        if self.is_single and refusals:
+            raise UserError(refusals[self.recipient_ids.id])
         reviewed = None
         if self.is_single:
             placeholder = CREDENTIAL_PLACEHOLDERS[self.credential_mode]
@@ -158,7 +156,7 @@ class RandomPasswordMail(models.TransientModel):
         with self.env.cr.savepoint():
             outcome = self.env["partner.login.mailer"]._deliver(
                 partners,
-                partners._website_mail_template(TEMPLATE),
+                self.env["partner.login.mail"]._template(TEMPLATE),
                 self.credential_mode,
                 reviewed=reviewed,
             )

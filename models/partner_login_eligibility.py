@@ -1,0 +1,142 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The one place that decides which contacts may receive a temporary password or
+link: a list of named rules, each a domain. A new rule is one entry in ``_rules``;
+the bulk invite counts and lists the contacts each rule leaves out by its name
+(``reason``) without further code (a ``skipped_<reason>`` count on the run)."""
+
+from odoo import api, fields, models
+from odoo.osv import expression
+
+from .website_login_settings import website_setting
+
+
+class PartnerLoginEligibility(models.AbstractModel):
+    _name = "partner.login.eligibility"
+    _description = "Who may receive a website login"
+
+    @api.model
+    def _rules(self, bulk=False):
+        """Who may receive a temporary password or link, rule by rule.
+
+        :returns: a list of (reason, message, domain a contact must match); the
+            rules of the bulk invite (``bulk=True``) add to those of the button.
+        """
+        rules = [
+            (
+                "contact_archived",
+                self.env._("The contact is archived."),
+                [("active", "=", True)],
+            ),
+            (
+                "company_archived",
+                self.env._("The contact's company is archived."),
+                [("commercial_partner_id.active", "=", True)],
+            ),
+            (
+                "invalid_email",
+                self.env._(
+                    "The contact has no valid email address: enter exactly one."
+                ),
+                [("website_email_valid", "=", True)],
+            ),
+            (
+                "reserved_user",
+                self.env._(
+                    "The contact belongs to one of Odoo's own users (the public user "
+                    "or the portal template user)."
+                ),
+                [("id", "not in", self._reserved_partner_ids())],
+            ),
+            (
+                "internal_user",
+                self.env._(
+                    "The contact is an internal user: they log in the Odoo way."
+                ),
+                [("user_ids", "not any", [("share", "=", False)])],
+            ),
+        ]
+        if bulk:
+            now = fields.Datetime.now()
+            rules += [
+                (
+                    "website_disabled",
+                    self.env._("Website Enabled is off."),
+                    [("website_enabled", "=", True)],
+                ),
+                (
+                    "no_username",
+                    self.env._("No username is set."),
+                    [("username", "!=", False)],
+                ),
+                (
+                    "login_disabled",
+                    self.env._("Allow Login is off."),
+                    [("allow_login", "=", True)],
+                ),
+                (
+                    "already_active",
+                    self.env._("The contact already uses a password of their own."),
+                    [("website_access_state", "!=", "active")],
+                ),
+                (
+                    "invite_pending",
+                    self.env._("An earlier invite has not expired yet."),
+                    [
+                        "|",
+                        ("website_access_state", "!=", "invited"),
+                        ("website_password_expires", "<=", now),
+                    ],
+                ),
+                (
+                    "invites_unanswered",
+                    self.env._(
+                        "Its invites went unanswered: a manager invites it again "
+                        "with Random Password Mail."
+                    ),
+                    [
+                        (
+                            "website_invite_count",
+                            "<",
+                            website_setting(self.env, "invite_attempts"),
+                        )
+                    ],
+                ),
+            ]
+        return rules
+
+    @api.model
+    def _reserved_partner_ids(self):
+        """Contacts of the users Odoo keeps for itself: never given a login."""
+        # sudo: these users and the setting naming the template are read for the
+        # rule, not shown
+        users = self.env["res.users"].sudo().with_context(active_test=False)
+        public = self.env.ref("base.public_user", raise_if_not_found=False)
+        template_id = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("base.template_portal_user_id", "")
+        )
+        ids = [public.id] if public else []
+        if template_id.isdigit():
+            ids.append(int(template_id))
+        return users.browse(ids).exists().partner_id.ids
+
+    @api.model
+    def _invite_domain(self):
+        """Contacts the bulk invite sends to now."""
+        return expression.AND(
+            [domain for _reason, _message, domain in self._rules(True)]
+        )
+
+    @api.model
+    def _refusals(self, partners, bulk=False):
+        """:returns: {partner id: message} for the contacts of ``partners`` refused,
+        each with the first rule it fails."""
+        refusals = {}
+        candidates = partners.with_context(active_test=False)
+        for _reason, message, domain in self._rules(bulk):
+            passing = candidates.search([("id", "in", candidates.ids)] + domain)
+            for partner in candidates - passing:
+                refusals[partner.id] = message
+            candidates = passing
+        return refusals
