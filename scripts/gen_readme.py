@@ -16,6 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SECTIONS = [  # fragment, heading (OCA's order)
     ("DESCRIPTION.md", None),
+    ("CONTEXT.md", "Context"),
     ("INSTALL.md", "Installation"),
     ("CONFIGURE.md", "Configuration"),
     ("USAGE.md", "Usage"),
