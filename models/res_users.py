@@ -314,8 +314,10 @@ class ResUsers(models.Model):
         """What Odoo's portal wizard shows as a portal user: active, in the portal
         group."""
         self.ensure_one()
-        # groups_id, not has_group(): read for a whole batch in one query
-        return self.active and self.env.ref("base.group_portal") in self.groups_id
+        # groups_id, not has_group(): read for a whole batch in one query; the
+        # group's id from the cached xmlid (env.ref() would query it each time)
+        portal_id = self.env["ir.model.data"]._xmlid_to_res_id("base.group_portal")
+        return self.active and portal_id in self.groups_id.ids
 
     def _revoke_portal_access(self):
         """Portal access ends the way Odoo's portal wizard revokes it (archived, moved
@@ -323,10 +325,6 @@ class ResUsers(models.Model):
         users = self.sudo().filtered("share")  # a manager's decision, checked before
         if not users:
             return
-        users._end_website_sessions()
-        self.env["partner.login.credential"].sudo().search(
-            [("user_id", "in", users.ids)]
-        )._revoke()
         portal, public = (
             self.env.ref("base.group_portal"),
             self.env.ref("base.group_public"),
@@ -338,7 +336,19 @@ class ResUsers(models.Model):
             }
         )
         users.partner_id.signup_type = False  # as Odoo's revoke
-        users.partner_id._set_website_access_state("none")
+        users._website_access_ended()
+
+    def _website_access_ended(self):
+        """Whatever ended the access: sessions end, no temporary password or link
+        works any more, the contact shows "No access"."""
+        self._end_website_sessions()
+        self.env["partner.login.credential"]._revoke_for(self.partner_id)
+        self.partner_id._set_website_access_state("none")
+
+    def _website_access_restored(self):
+        """A contact with a password of its own is "Active" again."""
+        for user in self.filtered(lambda user: user._website_has_own_password()):
+            user.partner_id._set_website_access_state("active")
 
     def _restore_portal_access(self):
         """Portal access given back in full (active, portal group instead of public),
@@ -357,8 +367,7 @@ class ResUsers(models.Model):
                     "groups_id": [Command.unlink(public.id), Command.link(portal.id)],
                 }
             )
-            for user in users.filtered(lambda user: user._website_has_own_password()):
-                user.partner_id._set_website_access_state("active")
+            users._website_access_restored()
 
     def write(self, vals):
         if self.env.context.get(SYNCING_PORTAL_ACCESS) or not (
@@ -381,17 +390,11 @@ class ResUsers(models.Model):
             self.env["res.partner"].sudo().with_context(**{SYNCING_PORTAL_ACCESS: True})
         )
         if lost:
-            lost._end_website_sessions()
-            self.env["partner.login.credential"].sudo().search(
-                [("user_id", "in", lost.ids)]
-            )._revoke()
-            lost_partners = partners.browse(lost.partner_id.ids)
-            lost_partners.write({"allow_login": False})
-            lost_partners._set_website_access_state("none")
+            partners.browse(lost.partner_id.ids).write({"allow_login": False})
+            lost._website_access_ended()
         if gained:
             partners.browse(gained.partner_id.ids).write({"allow_login": True})
-            for user in gained.filtered(lambda user: user._website_has_own_password()):
-                user.partner_id._set_website_access_state("active")
+            gained._website_access_restored()
         return result
 
     # ------------------------------------------------------------- provisioning
