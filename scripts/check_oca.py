@@ -6,16 +6,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from check_wheel import ADDON, REPO, addon_files
+from check_wheel import copy_addon
 
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        addon = Path(tmp, ADDON)
-        for name in addon_files():
-            target = addon / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes((REPO / name).read_bytes())
+        addon = copy_addon(tmp)
         translations = sorted(str(path) for path in addon.glob("i18n/*.po*"))
         failed = 0
         tools = Path(sys.executable).parent  # installed beside this Python

@@ -44,13 +44,19 @@ def addon_files():
     ]
 
 
+def copy_addon(folder):
+    """The addon's files (no tooling) into ``folder``/partner_website_login."""
+    addon = Path(folder, ADDON)
+    for name in addon_files():
+        target = addon / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((REPO / name).read_bytes())
+    return addon
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp, ADDON)
-        for name in addon_files():
-            target = source / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes((REPO / name).read_bytes())
+        source = copy_addon(tmp)
         git = ("git", "-c", "user.email=ci@localhost", "-c", "user.name=ci")
         run("git", "init", "-q", cwd=source)
         run("git", "add", "-A", cwd=source)

@@ -19,6 +19,7 @@ from odoo.exceptions import AccessDenied
 from odoo.tests import new_test_user
 
 from odoo.addons.base.models import ir_mail_server
+from odoo.addons.base.models.res_users import Users
 
 MANAGER_GROUP = "partner_website_login.group_website_login_manager"
 PASSWORD_IN_MAIL = re.compile(r"Temporary password:\s*<strong>([^<]+)</strong>")
@@ -128,8 +129,18 @@ def password_from(message):
     return match and match.group(1)
 
 
+# Odoo's tests hash passwords with a cheap crypt context; timing needs the real one
+REAL_CRYPT_CONTEXT = Users._crypt_context
+# samples per case of a timing comparison, taken interleaved
+TIMING_SAMPLES = 5
+
+
 class WebsiteLoginCase:
     """Mixin of record factories for TransactionCase and HttpCase tests."""
+
+    @classmethod
+    def use_real_password_hashing(cls):
+        cls.startClassPatcher(patch.object(Users, "_crypt_context", REAL_CRYPT_CONTEXT))
 
     @classmethod
     def setup_website_login(cls):
@@ -232,6 +243,13 @@ class WebsiteLoginCase:
         seconds = time.perf_counter() - started
         error = response.json().get("error")
         return seconds, error and error["data"]["name"]
+
+    def call_kw(self, model, method, args, kwargs=None):
+        """A model method called as the web client calls it (HttpCase only)."""
+        return self.make_jsonrpc_request(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
+        )
 
     def forget_login_failures(self):
         """Odoo's cooldown counts failures per IP for the whole registry, the addon's

@@ -22,12 +22,6 @@ class TestInviteRuns(BulkInviteMixin, HttpCase):
         cls.hal = cls.make_contact(name="Hal", username="hal", allow_login=False)
         cls.eve = cls.make_contact(name="Eve", username="eve", email="eve-at-x")
 
-    def call_kw(self, model, method, args, kwargs=None):
-        return self.make_jsonrpc_request(
-            f"/web/dataset/call_kw/{model}/{method}",
-            {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
-        )
-
     def work_off(self, run):
         for _step in range(20):
             if run.state != "running":

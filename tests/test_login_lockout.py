@@ -4,7 +4,6 @@ lockout across two server processes: scripts/check_lockout.py)."""
 
 import statistics
 from datetime import timedelta
-from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -13,14 +12,9 @@ from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.base.models.res_users import Users
+from .common import TIMING_SAMPLES, WebsiteLoginCase
 
-from .common import WebsiteLoginCase
-
-# Odoo's tests hash with a cheap crypt context; timing needs the real one
-REAL_CRYPT_CONTEXT = Users._crypt_context
 PASSWORD = "Own-Password-42!"
-SAMPLES = 5
 
 
 @tagged("post_install", "-at_install")
@@ -110,7 +104,7 @@ class TestLoginLockoutTiming(WebsiteLoginCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.startClassPatcher(patch.object(Users, "_crypt_context", REAL_CRYPT_CONTEXT))
+        cls.use_real_password_hashing()
         cls.setup_website_login()
         cls.jane = cls.make_active_contact(PASSWORD)
         cls.env["ir.config_parameter"].set_param(
@@ -126,7 +120,7 @@ class TestLoginLockoutTiming(WebsiteLoginCase, HttpCase):
             self.authenticate_json("olga", "wrong-guess")
         self.assertTrue(self.olga.website_login_locked_until)
         locked, wrong, unknown = [], [], []
-        for _sample in range(SAMPLES):  # interleaved: the same machine load
+        for _sample in range(TIMING_SAMPLES):  # interleaved: the same machine load
             seconds, locked_error = self.authenticate_json("olga", PASSWORD)
             locked.append(seconds)
             seconds, _error = self.authenticate_json("jane.doe", "wrong-guess")

@@ -4,18 +4,13 @@ about which logins exist."""
 
 import re
 import statistics
-from unittest.mock import patch
 
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.base.models.res_users import Users
+from .common import TIMING_SAMPLES, WebsiteLoginCase, smtp_server
 
-from .common import WebsiteLoginCase, smtp_server
-
-REAL_CRYPT_CONTEXT = Users._crypt_context
 PASSWORD = "Own-Password-42!"
-SAMPLES = 5
 
 
 @tagged("post_install", "-at_install")
@@ -23,7 +18,7 @@ class TestLoginProbing(WebsiteLoginCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.startClassPatcher(patch.object(Users, "_crypt_context", REAL_CRYPT_CONTEXT))
+        cls.use_real_password_hashing()
         cls.setup_website_login()
         cls.jane = cls.make_active_contact(PASSWORD)
 
@@ -34,7 +29,7 @@ class TestLoginProbing(WebsiteLoginCase, HttpCase):
         for password in ("", 123, [], {}, "x" * 5000):
             with self.subTest(password=str(password)[:10]):
                 known, unknown = [], []
-                for _sample in range(SAMPLES):  # interleaved: same machine load
+                for _sample in range(TIMING_SAMPLES):  # interleaved: same machine load
                     self.forget_login_failures()
                     seconds, known_error = self.authenticate_json("jane.doe", password)
                     known.append(seconds)

@@ -2,21 +2,16 @@
 import statistics
 import time
 from datetime import timedelta
-from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessDenied
 from odoo.tests import HttpCase, tagged
 
-from odoo.addons.base.models.res_users import Users
-
-from .common import WebsiteLoginCase
+from .common import TIMING_SAMPLES, WebsiteLoginCase
 
 # Odoo's real password hashing, captured before the test framework swaps in a
 # one-round version for speed: the point here is its cost.
-REAL_CRYPT_CONTEXT = Users._crypt_context
 PASSWORD = "Own-Password-42!"
-SAMPLES = 5
 
 
 @tagged("post_install", "-at_install")
@@ -28,7 +23,7 @@ class TestNoTimingOracle(WebsiteLoginCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.startClassPatcher(patch.object(Users, "_crypt_context", REAL_CRYPT_CONTEXT))
+        cls.use_real_password_hashing()
         cls.setup_website_login()
         cls.jane = cls.make_active_contact(PASSWORD)  # hashed at full cost
         cls.blocked = cls.make_active_contact(
@@ -66,7 +61,7 @@ class TestNoTimingOracle(WebsiteLoginCase, HttpCase):
         """Median times of a refusal and of a wrong password, sampled in turn so
         that both see the same load on the machine."""
         refusals, wrong_passwords = [], []
-        for _sample in range(SAMPLES):
+        for _sample in range(TIMING_SAMPLES):
             refusals.append(self.refusal_seconds(login, password))
             wrong_passwords.append(self.refusal_seconds("jane.doe", "not-it"))
         return statistics.median(refusals), statistics.median(wrong_passwords)

@@ -29,12 +29,6 @@ class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
             email="employee@ourcompany.test",
         )
 
-    def call_kw(self, model, method, args, kwargs=None):
-        return self.make_jsonrpc_request(
-            f"/web/dataset/call_kw/{model}/{method}",
-            {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
-        )
-
     # ---------------------------------------------------------------- users
 
     def test_an_administrator_creates_users_from_settings(self):
@@ -117,13 +111,17 @@ class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
 
     # ---------------------------------------------------------- portal wizard
 
-    def grant_in_wizard(self, user, partner, method="action_grant_access"):
-        wizard = (
+    def open_wizard(self, user, partner):
+        """Contacts > Action > Grant portal access, opened by ``user``."""
+        return (
             self.env["portal.wizard"]
             .with_user(user)
             .with_context(active_ids=partner.ids, active_model="res.partner")
             .create({})
         )
+
+    def grant_in_wizard(self, user, partner, method="action_grant_access"):
+        wizard = self.open_wizard(user, partner)
         getattr(wizard.user_ids, method)()
         return wizard
 
@@ -177,13 +175,7 @@ class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
 
     def wizard_line(self, partner):
         """The line Odoo's "Grant portal access" wizard shows for the contact."""
-        return (
-            self.env["portal.wizard"]
-            .with_user(self.admin)
-            .with_context(active_ids=partner.ids, active_model="res.partner")
-            .create({})
-            .user_ids
-        )
+        return self.open_wizard(self.admin, partner).user_ids
 
     @mute_logger("odoo.addons.mail.models.mail_mail")
     def test_a_revoke_in_odoos_wizard_shows_on_the_contact_and_sticks(self):
