@@ -79,11 +79,12 @@ class ResConfigSettings(models.TransientModel):
         return values
 
     def set_values(self):
-        super().set_values()
+        result = super().set_values()
         self.env["ir.config_parameter"].sudo().set_param(
             parameter_key("login_by_reference"),
             str(bool(self.website_login_by_reference)),
         )
+        return result
 
     @api.depends("company_id")
     def _compute_website_invite_eligible_count(self):
