@@ -340,6 +340,8 @@ class ResPartner(models.Model):
                 )
             self.flush_model(["username"])
             self._check_usernames_available([vals["username"]])
+        elif "username" in vals:
+            self._check_login_without_username()
         result = super().write(vals)
         if "allow_login" in vals and not vals["allow_login"]:
             # a company's Allow Login off keeps all its contacts out, for good
@@ -356,8 +358,9 @@ class ResPartner(models.Model):
             joining.write({"allow_login": True})  # as on create
         syncing = self.env.context.get(SYNCING_PORTAL_ACCESS)
         if "allow_login" in vals and not vals["allow_login"] and not syncing:
-            # no login means no portal access, as Odoo's portal wizard shows it
-            self._website_portal_users_reached()._revoke_portal_access()
+            # no login means no portal access, as Odoo's portal wizard shows it (a
+            # company's contacts were switched off above, each with its own user)
+            self.sudo().website_user_id._revoke_portal_access()
         elif vals.get("allow_login") and not syncing:
             # a manager let the contacts in: their portal users get access back
             self.sudo().website_user_id._restore_portal_access()
@@ -371,6 +374,27 @@ class ResPartner(models.Model):
                 if login and partner.website_user_id.login != login:
                     partner.website_user_id.login = login
         return result
+
+    def _check_login_without_username(self):
+        """Without a username, a contact's portal user logs in with the email: it
+        needs one, and nobody else may have it as login."""
+        for partner in self.sudo().filtered("website_user_id"):
+            email = partner.email_normalized
+            taken = email and self.env["res.users"].sudo().with_context(
+                active_test=False
+            ).search_count(
+                [("login", "=", email), ("id", "!=", partner.website_user_id.id)],
+                limit=1,
+            )
+            if not email or taken:
+                raise ValidationError(
+                    self.env._(
+                        "%(contact)s: without a username its portal user would have "
+                        "no login of its own: keep the username, or give the contact "
+                        "an email no other user logs in with.",
+                        contact=partner.display_name,
+                    )
+                )
 
     def _website_portal_users_reached(self):
         """Portal users of these contacts, and of the contacts of these companies."""
@@ -388,9 +412,7 @@ class ResPartner(models.Model):
             )
         )
 
-    # --------------------------------------------------------------- eligibility
-
-    # ------------------------------------------------------------------- issuing
+    # ------------------------------------------------------------ access state
 
     def _website_default_login(self):
         self.ensure_one()
@@ -415,8 +437,6 @@ class ResPartner(models.Model):
                 )
             )
             self.invalidate_recordset(["website_invite_count"])
-
-    # --------------------------------------------------------------------- mails
 
     # ------------------------------------------------------- set-password links
 
@@ -452,8 +472,7 @@ class ResPartner(models.Model):
                 self.env._("Only Website Login managers may revoke website access.")
             )
         self.check_access("write")
-        self.write({"allow_login": False})
-        self.env["partner.login.credential"]._revoke_for(self)
+        self.write({"allow_login": False})  # also revokes passwords and links
         note = escape(  # plain text in an HTML body, as message_post would escape it
             self.env._("Website access revoked by %(user)s.", user=self.env.user.name)
         )

@@ -146,3 +146,18 @@ class TestUsername(WebsiteLoginCase, TransactionCase):
         self.assertIn("1 usernames filled", message)
         self.assertIn("Second:", message)
         self.assertIn("Odd:", message)
+
+    def test_a_username_stays_while_its_user_has_no_other_login(self):
+        contact = self.make_contact(website_enabled=False)
+        self.issue(contact)
+        as_manager = contact.with_user(self.manager)
+        # the email is another user's login already
+        self.env["res.users"].create(
+            {"name": "Namesake", "login": contact.email_normalized}
+        )
+        with self.assertRaisesRegex(ValidationError, "Jane Doe: without a username"):
+            as_manager.username = False
+        contact.email = False  # no email at all
+        with self.assertRaisesRegex(ValidationError, "Jane Doe: without a username"):
+            as_manager.username = False
+        self.assertEqual(contact.website_user_id.login, "jane.doe")
