@@ -20,4 +20,6 @@ class PartnerInviteRunLine(models.Model):
         "res.partner", string="Contact", ondelete="cascade", index=True
     )
     outcome = fields.Selection(OUTCOMES, required=True, index=True)
+    # the eligibility rule that skipped the contact (partner_login_eligibility.py)
+    rule = fields.Char(readonly=True)
     reason = fields.Char(help="Why the contact was skipped, or the mail's error.")

@@ -112,16 +112,20 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         self.assertEqual(run.eligible_count, 2)
         self.assertEqual(run.invited_count, 2)
         counts = {
-            "skipped_company_archived": 1,
-            "skipped_contact_archived": 1,
-            "skipped_invalid_email": 2,
-            "skipped_internal_user": 1,
-            "skipped_no_username": 1,
-            "skipped_login_disabled": 1,
-            "skipped_already_active": 1,
-            "skipped_invite_pending": 1,
+            "company_archived": 1,
+            "contact_archived": 1,
+            "invalid_email": 2,
+            "internal_user": 1,
+            "no_username": 1,
+            "login_disabled": 1,
+            "already_active": 1,
+            "invite_pending": 1,
         }
-        self.assertEqual({name: run[name] for name in counts}, counts)
+        by_rule = run._skipped_by_rule()
+        self.assertEqual({rule: count for rule, (_, count) in by_rule.items()}, counts)
+        self.assertEqual(run.skipped_count, sum(counts.values()))
+        # the run's form names each reason with its count
+        self.assertIn("2: The contact has no valid email address", run.skipped_summary)
 
     def test_delivered_mail_logs_in_and_a_second_run_sends_nothing(self):
         with smtp_server(self.env) as smtp:
@@ -165,7 +169,7 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
             run = self.run_invite()
         self.assertFalse(smtp.messages)
         self.assertEqual(self.ada.website_access_state, "unanswered")
-        self.assertEqual(run.skipped_invites_unanswered, 2)
+        self.assertEqual(run._skipped_by_rule()["invites_unanswered"][1], 2)
         # a manager invites Ada by hand: her count starts again, runs invite her
         with freeze_time(moment), smtp_server(self.env) as smtp:
             action = self.ada.with_user(self.manager).action_random_password_mail()
