@@ -2,7 +2,7 @@
 from odoo import fields, models
 from odoo.exceptions import AccessError
 
-from .res_partner import MANAGER_GROUP
+from .website_login_settings import MANAGER_GROUP
 
 
 class MailTemplate(models.Model):

@@ -8,8 +8,7 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from .partner_login_credential import CREDENTIAL_KINDS
-from .res_partner import MANAGER_GROUP
-from .website_login_settings import website_setting
+from .website_login_settings import MANAGER_GROUP, website_setting
 
 _logger = logging.getLogger(__name__)
 

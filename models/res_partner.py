@@ -8,12 +8,12 @@ from odoo.exceptions import AccessDenied, AccessError, ValidationError
 from odoo.tools import SQL
 
 from .partner_login_credential import LINK_SIGNUP_TYPE
+from .website_login_settings import MANAGER_GROUP
 
 # Letters, digits, "." "_" "-": never "@", so a username can never equal an email.
 # As short as the customer numbers companies use ("7"): usernames are kept apart
 # from each other and from every user's login, whatever their length.
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
-MANAGER_GROUP = "partner_website_login.group_website_login_manager"
 # Fields only a Website Login manager may change.
 MANAGED_FIELDS = {"website_enabled", "username", "allow_login"}
 # Fields only this addon's code writes (in sudo), whatever the caller's rights, with

@@ -9,12 +9,8 @@ from odoo.exceptions import AccessDenied, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
-from .res_partner import (
-    MANAGER_GROUP,
-    NOTE_PORTAL_ACCESS_LATER,
-    SYNCING_PORTAL_ACCESS,
-)
-from .website_login_settings import website_setting
+from .res_partner import NOTE_PORTAL_ACCESS_LATER, SYNCING_PORTAL_ACCESS
+from .website_login_settings import MANAGER_GROUP, website_setting
 
 _logger = logging.getLogger(__name__)
 

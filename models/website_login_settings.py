@@ -7,6 +7,8 @@ or malformed value, so a typo in a system parameter never breaks a login or a ru
 """
 
 PARAMETER_PREFIX = "partner_website_login."
+# The group that may give, mail and take back website logins (security/).
+MANAGER_GROUP = "partner_website_login.group_website_login_manager"
 
 DEFAULTS = {
     # how long a mailed password or link works

@@ -132,7 +132,8 @@ class TestDelivery(BulkInviteMixin, HttpCase):
                 .browse(action["res_id"])
             )
             # what an RPC write could do though the form shows it read-only
-            window.write({"email_to": "thief@evil.test", "email_from": "x@evil.test"})
+            window.write({"email_from": "x@evil.test"})
+            window.line_ids.write({"email_to": "thief@evil.test"})
             window.action_send()
         [message] = smtp.messages
         self.assertEqual(

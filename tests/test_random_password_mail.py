@@ -42,7 +42,8 @@ class TestRandomPasswordMail(WebsiteLoginCase, HttpCase):
             window = self.open_window(self.jane)
             self.assertTrue(window.turns_on_login)
             self.assertIn("manager@ourcompany.test", window.email_from)
-            self.assertIn("jane.doe@retailer.test", window.email_to)
+            self.assertTrue(window.reviewable)
+            self.assertIn("jane.doe@retailer.test", window.line_ids.email_to)
             self.assertIn("jane.doe", window.body)  # the login to use
             self.assertIn("/web/login", window.body)
             self.assertIn("[[temporary-password]]", window.body)
@@ -132,8 +133,10 @@ class TestRandomPasswordMail(WebsiteLoginCase, HttpCase):
         with smtp_server(self.env) as smtp:
             window = self.open_window(self.jane | john | no_email)
             self.assertEqual(window.recipient_count, 2)
-            self.assertIn("No Mail", window.skipped_summary)
-            self.assertIn("no valid email", window.skipped_summary)
+            self.assertFalse(window.reviewable)  # several mails: nothing to edit
+            refused = window.line_ids.filtered("refusal")
+            self.assertEqual(refused.partner_id, no_email)
+            self.assertIn("no valid email", refused.refusal)
             window.action_send()
         self.assertEqual(
             sorted(message["To"].addresses[0].addr_spec for message in smtp.messages),

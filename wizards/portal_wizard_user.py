@@ -2,7 +2,7 @@
 from odoo import models
 from odoo.exceptions import AccessError
 
-from ..models.res_partner import MANAGER_GROUP
+from ..models.website_login_settings import MANAGER_GROUP
 
 
 class PortalWizardUser(models.TransientModel):

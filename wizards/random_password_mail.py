@@ -1,13 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 
-from odoo import api, fields, models, tools
+from odoo import Command, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 
 from ..models.partner_login_credential import CREDENTIAL_KINDS
 from ..models.partner_login_mail import CREDENTIAL_PLACEHOLDERS
-from ..models.res_partner import MANAGER_GROUP
-from ..models.website_login_settings import website_setting
+from ..models.website_login_settings import MANAGER_GROUP, website_setting
 
 _logger = logging.getLogger(__name__)
 
@@ -15,25 +14,20 @@ TEMPLATE = "partner_website_login.mail_template_random_password"
 
 
 class RandomPasswordMail(models.TransientModel):
-    """The review window of "Random Password Mail": one contact (the mail, editable,
-    before any password exists) or several (who receives one, who is skipped)."""
+    """The "Random Password Mail" window, shaped like Odoo's portal.wizard: a line per
+    selected contact (it receives a mail, or why not) and, when exactly one contact
+    receives it, its mail to read and edit before any password exists."""
 
     _name = "random.password.mail"
     _description = "Random Password Mail"
 
-    partner_ids = fields.Many2many("res.partner", string="Contacts", readonly=True)
-    recipient_ids = fields.Many2many(
-        "res.partner",
-        "random_password_mail_recipient_rel",
-        string="Recipients",
-        readonly=True,
+    line_ids = fields.One2many(
+        "random.password.mail.line", "wizard_id", string="Contacts", readonly=True
     )
-    recipient_count = fields.Integer(compute="_compute_recipient_count")
-    skipped_summary = fields.Text(string="Skipped", readonly=True)
-    email_from = fields.Char(string="From", readonly=True)
-    email_to = fields.Char(string="To", readonly=True)
-    subject = fields.Char()
-    body = fields.Html(sanitize_style=True)
+    recipient_count = fields.Integer(compute="_compute_recipients")
+    # exactly one recipient: the window shows its mail, sent as edited or not at all
+    reviewable = fields.Boolean(compute="_compute_recipients")
+    turns_on_login = fields.Boolean(compute="_compute_recipients")
     # fixed when the window opens: the mail under review is the one that goes out
     credential_mode = fields.Selection(
         CREDENTIAL_KINDS,
@@ -41,15 +35,53 @@ class RandomPasswordMail(models.TransientModel):
         default=lambda self: self.env["partner.login.credential"]._credential_mode(),
         readonly=True,
     )
-    turns_on_login = fields.Boolean(readonly=True)
-    is_single = fields.Boolean(readonly=True)
+    email_from = fields.Char(string="From", readonly=True)
+    subject = fields.Char()
+    body = fields.Html(sanitize_style=True)
 
-    @api.depends("recipient_ids")
-    def _compute_recipient_count(self):
+    @api.depends("line_ids.refusal", "line_ids.turns_on_login")
+    def _compute_recipients(self):
         for wizard in self:
-            wizard.recipient_count = len(wizard.recipient_ids)
+            recipients = wizard.line_ids.filtered(lambda line: not line.refusal)
+            wizard.recipient_count = len(recipients)
+            wizard.reviewable = len(recipients) == 1
+            wizard.turns_on_login = any(recipients.mapped("turns_on_login"))
 
-    # ------------------------------------------------------------------ opening
+    @api.model
+    def _open_for(self, partners):
+        """The window for ``partners`` (the button, the Action menu)."""
+        self._check_sender()
+        partners = partners.filtered("id")
+        if not partners:
+            raise UserError(self.env._("Save the contact first."))
+        # record rules: a manager acts only on contacts of their allowed companies
+        partners.check_access("write")
+        refusals = self.env["partner.login.eligibility"]._refusals(partners)
+        if len(partners) == 1 and refusals:
+            raise UserError(refusals[partners.id])
+        wizard = self.create({"line_ids": self._line_commands(partners, refusals)})
+        if wizard.reviewable:
+            wizard.write(wizard._mail_under_review())
+            if len(partners) == 1 and website_setting(self.env, "send_without_review"):
+                return wizard.action_send()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Random Password Mail"),
+            "res_model": self._name,
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    def action_send(self):
+        """The "Send" button."""
+        self.ensure_one()
+        self._check_sender()
+        if self.reviewable:
+            return self._send_reviewed_mail()
+        return self._send_mails()
+
+    # ------------------------------------------------------------------ helpers
 
     @api.model
     def _check_sender(self):
@@ -76,92 +108,71 @@ class RandomPasswordMail(models.TransientModel):
             )
 
     @api.model
-    def _open_for(self, partners):
-        self._check_sender()
-        partners = partners.filtered("id")
-        if not partners:
-            raise UserError(self.env._("Save the contact first."))
-        # record rules: a manager acts only on contacts of their allowed companies
-        partners.check_access("write")
-        refusals = self.env["partner.login.eligibility"]._refusals(partners)
-        if len(partners) == 1:
-            if refusals:
-                raise UserError(refusals[partners.id])
-            wizard = self.create(self._single_values(partners))
-        else:
-            wizard = self.create(
+    def _line_commands(self, partners, refusals):
+        mail = self.env["partner.login.mail"]
+        return [
+            Command.create(
                 {
-                    "partner_ids": partners.ids,
-                    "recipient_ids": (partners - partners.browse(refusals)).ids,
-                    "skipped_summary": "\n".join(
-                        f"{partner.display_name}: {refusals[partner.id]}"
-                        for partner in partners.browse(refusals)
-                    ),
-                    "is_single": False,
+                    "partner_id": partner.id,
+                    "email_to": partner.email
+                    if partner.id in refusals
+                    else mail._recipient(partner),
+                    "refusal": refusals.get(partner.id),
+                    "turns_on_login": not partner.allow_login,
                 }
             )
-        if website_setting(self.env, "send_without_review") and wizard.is_single:
-            return wizard.action_send()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Random Password Mail"),
-            "res_model": self._name,
-            "res_id": wizard.id,
-            "view_mode": "form",
-            "target": "new",
-        }
+            for partner in partners
+        ]
 
-    @api.model
-    def _single_values(self, partner):
+    def _mail_under_review(self):
+        partner = self.line_ids.filtered(lambda line: not line.refusal).partner_id
         mail = self.env["partner.login.mail"]
-        mode = self.env["partner.login.credential"]._credential_mode()
-        values = mail._values(partner, mail._template(TEMPLATE), mode)[partner.id]
+        values = mail._values(partner, mail._template(TEMPLATE), self.credential_mode)
         return {
-            "partner_ids": partner.ids,
-            "recipient_ids": partner.ids,
-            "email_from": values["email_from"],
-            "email_to": mail._recipient(partner),
-            "subject": values["subject"],
-            "body": values["body_html"],
-            "credential_mode": mode,
-            "turns_on_login": not partner.allow_login,
-            "is_single": True,
+            "email_from": values[partner.id]["email_from"],
+            "subject": values[partner.id]["subject"],
+            "body": values[partner.id]["body_html"],
         }
 
-    # ------------------------------------------------------------------ sending
+    def _recipients(self):
+        """The contacts the window sends to, checked again: it may have stayed open
+        while somebody changed them."""
+        partners = self.line_ids.filtered(lambda line: not line.refusal).partner_id
+        partners.check_access("write")
+        refusals = self.env["partner.login.eligibility"]._refusals(partners)
+        if self.reviewable and refusals:
+            raise UserError(refusals[partners.id])
+        return partners - partners.browse(refusals)
 
-    def action_send(self):
-        self.ensure_one()
-        self._check_sender()
-        self.recipient_ids.check_access("write")
-        refusals = self.env["partner.login.eligibility"]._refusals(self.recipient_ids)
-        partners = self.recipient_ids - self.recipient_ids.browse(refusals)
-        if self.is_single and refusals:
-            raise UserError(refusals[self.recipient_ids.id])
-        reviewed = None
-        if self.is_single:
-            placeholder = CREDENTIAL_PLACEHOLDERS[self.credential_mode]
-            if placeholder not in (self.body or ""):
-                raise UserError(
-                    self.env._(
-                        "Keep %(placeholder)s in the message: the password or link "
-                        "takes its place when the mail is sent.",
-                        placeholder=placeholder,
-                    )
+    def _deliver(self, partners, reviewed=None):
+        return self.env["partner.login.mailer"]._deliver(
+            partners,
+            self.env["partner.login.mail"]._template(TEMPLATE),
+            self.credential_mode,
+            reviewed=reviewed,
+        )
+
+    def _send_reviewed_mail(self):
+        """The one mail as the operator left it, or nothing at all: a refused mail
+        undoes its password."""
+        placeholder = CREDENTIAL_PLACEHOLDERS[self.credential_mode]
+        if placeholder not in (self.body or ""):
+            raise UserError(
+                self.env._(
+                    "Keep %(placeholder)s in the message: the password or link "
+                    "takes its place when the mail is sent.",
+                    placeholder=placeholder,
                 )
+            )
+        partner = self._recipients()
+        with self.env.cr.savepoint():
             # only what the window lets the operator edit: sender and recipient are
             # the template's and the contact's, whatever the record says
-            reviewed = {"subject": self.subject, "body_html": self.body}
-        # one contact: both or neither, the error undoes the password and the rest
-        with self.env.cr.savepoint():
-            outcome = self.env["partner.login.mailer"]._deliver(
-                partners,
-                self.env["partner.login.mail"]._template(TEMPLATE),
-                self.credential_mode,
-                reviewed=reviewed,
+            outcome = self._deliver(
+                partner, reviewed={"subject": self.subject, "body_html": self.body}
             )
-            if self.is_single and outcome.failed:
-                _logger.info("Password mail to partner %s not delivered", partners.id)
+            if outcome.failed:
+                _logger.info("Password mail to partner %s not delivered", partner.id)
                 raise UserError(
                     self.env._(
                         "The mail server did not deliver the password mail; no "
@@ -169,22 +180,26 @@ class RandomPasswordMail(models.TransientModel):
                         error=next(iter(outcome.failed.values()))[1],
                     )
                 )
-        failures = [
-            f"{partners.browse(partner_id).display_name}: {reason}"
-            for partner_id, (_type, reason) in outcome.failed.items()
-        ]
-        if self.is_single:
-            return self._notification(
-                self.env._("Password mail sent to %(email)s.", email=partners.email),
-                "success",
-            )
+        return self._notification(
+            self.env._("Password mail sent to %(email)s.", email=partner.email),
+            "success",
+        )
+
+    def _send_mails(self):
+        """A mail to each recipient; a refused one leaves the others delivered."""
+        partners = self._recipients()
+        outcome = self._deliver(partners)
         message = self.env._(
             "%(sent)s password mails sent, %(skipped)s contacts skipped.",
             sent=len(outcome.sent),
-            skipped=len(self.partner_ids) - len(partners),
+            skipped=len(self.line_ids) - len(partners),
         )
-        if failures:
+        if outcome.failed:
             # no exception: it would roll back the passwords of mails delivered
+            failures = [
+                f"{partners.browse(partner_id).display_name}: {reason}"
+                for partner_id, (_type, reason) in outcome.failed.items()
+            ]
             return self._notification(
                 "\n".join([message, *failures]), "warning", sticky=True
             )
