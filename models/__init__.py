@@ -8,9 +8,11 @@ from . import (
     partner_login_eligibility,
     partner_login_mail,
     partner_login_mailer,
+    partner_login_username,
     res_config_settings,
     res_partner,
     res_users,
+    res_users_login_identifier,
     res_users_login_lockout,
     website_login_settings,
 )

@@ -20,7 +20,9 @@ class IrHttp(models.AbstractModel):
             rule.endpoint.routing.get("auth") == "user"
             and request.session.uid
             and not request.httprequest.path.startswith(ALLOWED_PATHS)
-            and request.env.user._website_must_change_password()
+            and request.env["partner.login.credential"]._must_change_password(
+                request.env.user
+            )
         ):
             if request.dispatcher.routing_type != "http":
                 # JSON calls (write one's email, make an API key that would outlive

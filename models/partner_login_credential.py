@@ -7,7 +7,7 @@ from hashlib import sha256
 from werkzeug.urls import url_encode
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessDenied, UserError
 from odoo.tools import SQL
 
 from .website_login_settings import website_setting
@@ -226,6 +226,23 @@ class PartnerLoginCredential(models.Model):
         return self._check_secret(user, token, "link")
 
     @api.model
+    def _link_still_valid(self, partner, token):
+        """False when ``token``, which auth_signup accepts for ``partner``, is from
+        a set-password link of this addon that a newer link, a revoke or a failed
+        delivery ended, or whose contact may no longer log in."""
+        partner = partner.sudo()  # tokens are checked for visitors not logged in
+        if partner.signup_type != LINK_SIGNUP_TYPE:
+            return True  # Odoo's own reset and signup tokens
+        user = partner.website_user_id
+        if not self._check_link_token(user, token):
+            return False
+        try:
+            user._check_website_login_allowed()
+        except AccessDenied:
+            return False
+        return True
+
+    @api.model
     def _check_secret(self, user, secret, kind):
         if not user or not secret or not isinstance(secret, str):
             return False
@@ -242,6 +259,23 @@ class PartnerLoginCredential(models.Model):
             return False
         expected = self._hash(self._hash_key(), user.id, secret)
         return hmac.compare_digest(expected, row.secret_hash)
+
+    @api.model
+    def _must_change_password(self, user):
+        """``user`` logged in with a temporary password not replaced yet."""
+        return bool(user.share) and self._holds(user, "password")
+
+    @api.model
+    def _has_pending_link(self, user):
+        """``user`` holds an unexpired set-password link."""
+        return self._holds(user, "link", unexpired=True)
+
+    @api.model
+    def _holds(self, user, kind, unexpired=False):
+        domain = [("user_id", "=", user.id), ("kind", "=", kind)]
+        if unexpired:
+            domain.append(("expires_at", ">", fields.Datetime.now()))
+        return bool(self.sudo().search_count(domain, limit=1))  # nobody reads it
 
     @api.model
     def _set_sending(self, partners, sending, run=None):

@@ -1,19 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import re
-
 from markupsafe import escape
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import AccessDenied, AccessError, ValidationError
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from .partner_login_credential import LINK_SIGNUP_TYPE
 from .website_login_settings import MANAGER_GROUP
 
-# Letters, digits, "." "_" "-": never "@", so a username can never equal an email.
-# As short as the customer numbers companies use ("7"): usernames are kept apart
-# from each other and from every user's login, whatever their length.
-USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # Fields only a Website Login manager may change.
 MANAGED_FIELDS = {"website_enabled", "username", "allow_login"}
 # Fields only this addon's code writes (in sudo), whatever the caller's rights, with
@@ -146,16 +139,9 @@ class ResPartner(models.Model):
         user_by_partner = {}
         for user in users:
             user_by_partner.setdefault(user.partner_id.id, user)
-        lockout = self.env["res.users.login.lockout"]
-        lockout.invalidate_model()  # written in SQL by logins of other transactions
         # sudo: shown read-only on the form; nobody reads the model itself
-        locks = lockout.sudo().search(
-            [
-                ("user_id", "in", users.ids),
-                ("locked_until", ">", fields.Datetime.now()),
-            ]
-        )
-        locked_until = {lock.user_id.id: lock.locked_until for lock in locks}
+        lockout = self.env["res.users.login.lockout"].sudo()
+        locked_until = lockout._locked_until_by_user(users.ids)
         for partner in self:
             user = user_by_partner.get(partner.id, self.env["res.users"])
             partner.website_user_id = user
@@ -167,22 +153,7 @@ class ResPartner(models.Model):
         if self.website_enabled:
             self.allow_login = True
 
-    # ------------------------------------------------------------------ username
-
-    @api.model
-    def _normalize_website_vals(self, vals):
-        if "username" in vals:
-            username = (vals["username"] or "").strip()
-            if username and not USERNAME_PATTERN.fullmatch(username):
-                raise ValidationError(
-                    self.env._(
-                        "The username %(username)s is not valid: use 1 to 64 letters, "
-                        "digits, '.', '_' or '-'.",
-                        username=username,
-                    )
-                )
-            vals["username"] = username or False
-        return vals
+    # ------------------------------------------------------------------ writes
 
     @api.model
     def _add_website_defaults(self, vals_list):
@@ -232,55 +203,6 @@ class ResPartner(models.Model):
                     )
                 )
 
-    def _check_usernames_available(self, usernames):
-        """Refuse usernames taken by another contact or another user's login.
-
-        ``self``: the contacts that will hold the usernames (empty on create).
-        """
-        lowered = [username.lower() for username in usernames]
-        for username in usernames:
-            if lowered.count(username.lower()) > 1:
-                raise ValidationError(
-                    self.env._(
-                        "The username %(username)s is given to more than one contact.",
-                        username=username,
-                    )
-                )
-        if not lowered:
-            return
-        own_ids = tuple(self.ids) or (0,)
-        self.env.cr.execute(
-            SQL(
-                "SELECT username FROM res_partner "
-                "WHERE lower(username) IN %s AND id NOT IN %s LIMIT 1",
-                tuple(lowered),
-                own_ids,
-            )
-        )
-        if row := self.env.cr.fetchone():
-            raise ValidationError(
-                self.env._(
-                    "The username %(username)s is already used by another contact.",
-                    username=row[0],
-                )
-            )
-        # Usernames hold no "@", so comparing with users' emails is needless.
-        self.env.cr.execute(
-            SQL(
-                "SELECT login FROM res_users "
-                "WHERE lower(login) IN %s AND partner_id NOT IN %s LIMIT 1",
-                tuple(lowered),
-                own_ids,
-            )
-        )
-        if row := self.env.cr.fetchone():
-            raise ValidationError(
-                self.env._(
-                    "The username %(username)s is already the login of another user.",
-                    username=row[0],
-                )
-            )
-
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -290,58 +212,27 @@ class ResPartner(models.Model):
                 vals["allow_login"] = True
         self._add_website_defaults(vals_list)
         self._check_website_login_write_access(vals_list)
+        usernames = self.env["partner.login.username"]
         for vals in vals_list:
-            self._normalize_website_vals(vals)
-            self._check_website_enabled_username(vals, vals.get("name"))
-        self.flush_model(["username"])
-        self.browse()._check_usernames_available(
-            [vals["username"] for vals in vals_list if vals.get("username")]
+            usernames._normalize(vals)
+            usernames._check_website_enabled(vals, vals.get("name"))
+        usernames._check_available(
+            self.browse(),
+            [vals["username"] for vals in vals_list if vals.get("username")],
         )
         return super().create(vals_list)
 
-    @api.model
-    def _check_website_enabled_username(self, vals, contact_name, current=None):
-        """The Website Enabled rule, for any screen, import or RPC write: a contact
-        on the bulk invite's list has a username (the invite mails it as the login).
-
-        :param current: the contact written to (None on create)
-        """
-        enabled = vals.get(
-            "website_enabled", current.website_enabled if current else False
-        )
-        username = vals.get("username", current.username if current else False)
-        if enabled and not username:
-            raise ValidationError(
-                self.env._(
-                    "%(contact)s: Website Enabled needs a username (the bulk invite "
-                    "mails it as the login).",
-                    contact=contact_name or self.env._("New contact"),
-                )
-            )
-
     def write(self, vals):
-        self._normalize_website_vals(vals)
+        usernames = self.env["partner.login.username"]
+        usernames._normalize(vals)
         if {"website_enabled", "username"} & vals.keys():
             for partner in self:
-                partner._check_website_enabled_username(
-                    vals, partner.display_name, current=partner
-                )
+                usernames._check_website_enabled(vals, partner.display_name, partner)
         joining = self.browse()
         if vals.get("website_enabled") and "allow_login" not in vals:
             joining = self.filtered(lambda partner: not partner.website_enabled)
         self._check_website_login_write_access([vals])
-        if vals.get("username"):
-            if len(self) > 1:
-                raise ValidationError(
-                    self.env._(
-                        "The username %(username)s is given to more than one contact.",
-                        username=vals["username"],
-                    )
-                )
-            self.flush_model(["username"])
-            self._check_usernames_available([vals["username"]])
-        elif "username" in vals:
-            self._check_login_without_username()
+        usernames._check_change(self, vals)
         result = super().write(vals)
         if "allow_login" in vals and not vals["allow_login"]:
             # a company's Allow Login off keeps all its contacts out, for good
@@ -365,7 +256,16 @@ class ResPartner(models.Model):
             # a manager let the contacts in: their portal users get access back
             self.sudo().website_user_id._restore_portal_access()
         if "active" in vals and not vals["active"]:
-            self._website_portal_users_reached().sudo()._end_website_sessions()
+            # the portal users of these contacts, and of these companies' contacts
+            reached = self.env["res.users"].sudo().with_context(active_test=False)
+            reached.search(
+                [
+                    ("share", "=", True),
+                    "|",
+                    ("partner_id", "in", self.ids),
+                    ("partner_id.commercial_partner_id", "in", self.ids),
+                ]
+            )._end_website_sessions()
         if "username" in vals:
             # the portal user's login follows, so a changed or cleared username
             # stops working at once (the email is the login without one)
@@ -374,43 +274,6 @@ class ResPartner(models.Model):
                 if login and partner.website_user_id.login != login:
                     partner.website_user_id.login = login
         return result
-
-    def _check_login_without_username(self):
-        """Without a username, a contact's portal user logs in with the email: it
-        needs one, and nobody else may have it as login."""
-        for partner in self.sudo().filtered("website_user_id"):
-            email = partner.email_normalized
-            taken = email and self.env["res.users"].sudo().with_context(
-                active_test=False
-            ).search_count(
-                [("login", "=", email), ("id", "!=", partner.website_user_id.id)],
-                limit=1,
-            )
-            if not email or taken:
-                raise ValidationError(
-                    self.env._(
-                        "%(contact)s: without a username its portal user would have "
-                        "no login of its own: keep the username, or give the contact "
-                        "an email no other user logs in with.",
-                        contact=partner.display_name,
-                    )
-                )
-
-    def _website_portal_users_reached(self):
-        """Portal users of these contacts, and of the contacts of these companies."""
-        return (
-            self.env["res.users"]
-            .sudo()  # users are found whatever the current user may read
-            .with_context(active_test=False)
-            .search(
-                [
-                    ("share", "=", True),
-                    "|",
-                    ("partner_id", "in", self.ids),
-                    ("partner_id.commercial_partner_id", "in", self.ids),
-                ]
-            )
-        )
 
     # ------------------------------------------------------------ access state
 
@@ -442,20 +305,12 @@ class ResPartner(models.Model):
 
     @api.model
     def _get_partner_from_token(self, token):
-        """auth_signup's token check: a link of this addon also needs its stored
-        hash (so a newer link, a revoke or a failed delivery ends it) and a contact
-        still allowed to log in."""
+        """auth_signup's token check; a set-password link of this addon must also be
+        the contact's latest, unexpired, and its contact still allowed to log in."""
         partner = super()._get_partner_from_token(token)
-        # sudo: tokens are checked for visitors who are not logged in
-        if partner and partner.sudo().signup_type == LINK_SIGNUP_TYPE:
-            user = partner.sudo().website_user_id
-            credentials = self.env["partner.login.credential"]
-            if not credentials._check_link_token(user, token):
-                return None
-            try:
-                user._check_website_login_allowed()
-            except AccessDenied:
-                return None
+        credentials = self.env["partner.login.credential"]
+        if partner and not credentials._link_still_valid(partner, token):
+            return None
         return partner
 
     # ------------------------------------------------------------------- actions
@@ -478,19 +333,13 @@ class ResPartner(models.Model):
         )
         # one insert for all the contacts; write access was checked above
         self._message_log_batch(dict.fromkeys(self.ids, note))
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Revoke Website Access"),
-                "message": self.env._(
-                    "Website access revoked for %(count)s contacts.", count=len(self)
-                ),
-                "type": "success",
-                "sticky": False,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return self._website_notification(
+            self.env._("Revoke Website Access"),
+            self.env._(
+                "Website access revoked for %(count)s contacts.", count=len(self)
+            ),
+            "success",
+        )
 
     def action_unlock_website_login(self):
         """The "Unlock Login" button: the contact may try its password again."""
@@ -515,33 +364,27 @@ class ResPartner(models.Model):
             raise AccessError(
                 self.env._("Only Website Login managers may set usernames.")
             )
-        filled, skipped = self.browse(), []
-        for partner in self.filtered(lambda partner: not partner.username):
-            reference = (partner.ref or "").strip()
-            if not reference:
-                skipped.append(
-                    self.env._("%(contact)s: no Reference", contact=partner.name)
-                )
-                continue
-            try:
-                with self.env.cr.savepoint():
-                    partner.username = reference
-                filled |= partner
-            except ValidationError as error:
-                skipped.append(f"{partner.name}: {error.args[0]}")
+        usernames = self.env["partner.login.username"]
+        filled, skipped = usernames._fill_from_reference(self)
         message = self.env._(
             "%(count)s usernames filled from References.", count=len(filled)
         )
-        if skipped:
-            message += "\n" + "\n".join(skipped)
+        return self._website_notification(
+            self.env._("Usernames from References"),
+            "\n".join([message, *skipped]),
+            "warning" if skipped else "success",
+        )
+
+    def _website_notification(self, title, message, kind):
+        """A notification, sticky when it is a warning, then the view reloads."""
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": self.env._("Usernames from References"),
+                "title": title,
                 "message": message,
-                "type": "warning" if skipped else "success",
-                "sticky": bool(skipped),
+                "type": kind,
+                "sticky": kind == "warning",
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }

@@ -1,33 +1,20 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import contextvars
 import logging
-import secrets
-import weakref
 
-from odoo import SUPERUSER_ID, Command, api, fields, models, tools
-from odoo.exceptions import AccessDenied, UserError, ValidationError
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessDenied, UserError
 from odoo.osv import expression
 from odoo.tools import SQL
 
+from .login_attempt import LoginAttempt, usable_password
 from .res_partner import NOTE_PORTAL_ACCESS_LATER, SYNCING_PORTAL_ACCESS
-from .website_login_settings import MANAGER_GROUP, website_setting
+from .website_login_settings import MANAGER_GROUP
 
 _logger = logging.getLogger(__name__)
-
-# passlib refuses longer passwords with an error of its own (Odoo would answer 500)
-MAX_PASSWORD_LENGTH = 4096
-# How far the login attempt under way got: _login spends the time of a password hash
-# on a refusal that did not hash (unknown or ambiguous login, a contact without a
-# password of their own), so that refusals cannot tell which logins exist.
-_LOGIN_PROGRESS = contextvars.ContextVar("website_login_progress", default=None)
 
 
 class ResUsers(models.Model):
     _inherit = "res.users"
-
-    # {crypt context: hash of a random password}: Odoo caches its crypt context, so
-    # a decoy is made once per process and settings
-    _website_decoy_hashes = weakref.WeakKeyDictionary()
 
     # Part of the session token: raising it ends the user's open sessions.
     website_session_version = fields.Integer(
@@ -52,184 +39,66 @@ class ResUsers(models.Model):
         self.invalidate_recordset(["website_session_version"])
         self.env.registry.clear_cache()  # session tokens are cached per session
 
-    # ------------------------------------------------------------------- login
-
     @classmethod
     def _login(cls, db, credential, user_agent_env):
         if credential.get("type") == "password" and credential.get("login") is None:
             # /web/login drops an empty login field, and Odoo would fail on it with
             # a KeyError (a server error): refuse it like an unknown login instead
             credential = {**credential, "login": ""}
-        progress = {"crypt_context": None, "hashed": False}
-        token = _LOGIN_PROGRESS.set(progress)
-        try:
+        with LoginAttempt.tracked(cls.pool, credential):
             return super()._login(db, credential, user_agent_env)
-        except AccessDenied:
-            # crypt_context is only set once the login was looked up: a refusal by
-            # the cooldown stays immediate
-            if (
-                progress["crypt_context"]
-                and not progress["hashed"]
-                and credential.get("type") == "password"
-            ):
-                cls._website_spend_hash_time(
-                    progress["crypt_context"], credential.get("password")
-                )
-            cls._website_count_failure(progress)
-            raise
-        finally:
-            _LOGIN_PROGRESS.reset(token)
 
     @classmethod
     def check(cls, db, uid, passwd):
         # an RPC call with a portal account's uid and a password is a login too:
         # its failures count towards the account's lockout
-        progress = {"crypt_context": None, "hashed": False}
-        token = _LOGIN_PROGRESS.set(progress)
-        try:
+        with LoginAttempt.tracked(cls.pool, {}, equal_time=False):
             return super().check(db, uid, passwd)
-        except AccessDenied:
-            cls._website_count_failure(progress)
-            raise
-        finally:
-            _LOGIN_PROGRESS.reset(token)
-
-    @classmethod
-    def _website_count_failure(cls, progress):
-        """A failed password on a portal account counts towards its lockout, in a
-        transaction of its own (the login's is rolled back)."""
-        if account := progress.get("account"):
-            with cls.pool.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                env["res.users.login.lockout"]._record_failure(account)
-
-    @classmethod
-    def _website_spend_hash_time(cls, crypt_context, password):
-        """Verify a password against the hash of a random password: as long as
-        checking a real one, and never a match. What was typed does not matter to
-        the time (pbkdf2 hashes it once), so anything unusable is replaced."""
-        decoy = cls._website_decoy_hashes.get(crypt_context)
-        if decoy is None:
-            decoy = crypt_context.hash(secrets.token_urlsafe(32))
-            cls._website_decoy_hashes[crypt_context] = decoy
-        if not cls._website_usable_password(password):
-            password = "-"
-        crypt_context.verify(password, decoy)
-
-    @staticmethod
-    def _website_usable_password(password):
-        """A password Odoo can check: a non-empty string passlib accepts."""
-        return (
-            isinstance(password, str)
-            and 0 < len(password) <= MAX_PASSWORD_LENGTH
-            and "\x00" not in password
-        )
 
     @api.model
     def _get_login_domain(self, login):
-        if progress := _LOGIN_PROGRESS.get():
-            progress["crypt_context"] = self._crypt_context()
+        if attempt := LoginAttempt.current():
+            attempt.crypt_context = self._crypt_context()
         domain = super()._get_login_domain(login)
         if not isinstance(login, str) or "\x00" in login:
             # PostgreSQL refuses NUL in text: refuse like an unknown login, not a crash
             return [("id", "=", 0)]
         if self.sudo().search_count(domain, limit=1):
             return domain  # Odoo's exact login first: internal users are untouched
-        user_id = self._website_login_user_id(login)
+        user_id = self.env["res.users.login.identifier"]._user_id(login)
         return expression.OR([domain, [("id", "=", user_id)]]) if user_id else domain
 
-    @api.model
-    def _website_login_user_id(self, login):
-        """The portal user a contact means by ``login``: its username, its email or
-        (a setting, on by default) its Reference, in this order, in any case and
-        with surrounding spaces. An email or a Reference held by more than one
-        login-enabled contact means nobody by it."""
-        typed = login.strip().lower()
-        if not typed or len(typed) > 254:
-            return False
-        self.env.cr.execute(
-            SQL(
-                """SELECT u.id FROM res_users u
-                     JOIN res_partner p ON p.id = u.partner_id
-                    WHERE lower(p.username) = %s AND u.share AND u.active LIMIT 1""",
-                typed,
-            )
-        )
-        if row := self.env.cr.fetchone():
-            return row[0]
-        email = tools.email_normalize(typed, strict=True)
-        if not email:
-            return self._website_reference_user_id(typed)
-        self.env.cr.execute(
-            SQL(
-                """SELECT u.id, u.share FROM res_users u
-                     JOIN res_partner p ON p.id = u.partner_id
-                    WHERE p.email_normalized = %s AND u.active
-                      AND (NOT u.share OR p.allow_login)
-                    LIMIT 2""",
-                email,
-            )
-        )
-        rows = self.env.cr.fetchall()
-        return rows[0][0] if len(rows) == 1 and rows[0][1] else False
-
-    @api.model
-    def _website_reference_user_id(self, typed):
-        """The portal user whose contact has the Reference ``typed``, when exactly
-        one login-enabled contact has it."""
-        if not website_setting(self.env, "login_by_reference"):
-            return False
-        self.env.cr.execute(
-            SQL(
-                """SELECT u.id FROM res_users u
-                     JOIN res_partner p ON p.id = u.partner_id
-                    WHERE lower(trim(p.ref)) = %s AND p.ref IS NOT NULL
-                      AND u.share AND u.active AND p.active AND p.allow_login
-                    LIMIT 2""",
-                typed,
-            )
-        )
-        rows = self.env.cr.fetchall()
-        return rows[0][0] if len(rows) == 1 else False
-
     def _check_credentials(self, credential, env):
-        progress = _LOGIN_PROGRESS.get()
-        counted = (
-            progress is not None
-            and credential.get("type") == "password"
-            and self.env.user.share
-        )
+        attempt = LoginAttempt.current()
+        by_password = credential.get("type") == "password"
+        counted = attempt is not None and by_password and self.env.user.share
+        lockout = self.env["res.users.login.lockout"].sudo()  # nobody reads it
         if counted:
-            progress["account"] = self.env.user.id
-            lockout = self.env["res.users.login.lockout"].sudo()
-            if lockout._locked_until(self.env.user.id):
+            attempt.account = self.env.user.id
+            if lockout._locked_until(attempt.account):
                 # refused like a wrong password, in its time: the decoy hash
-                self._website_spend_hash_time(
+                attempt.spend_hash_time(
                     self._crypt_context(), credential.get("password")
                 )
-                progress["hashed"] = True
                 raise AccessDenied()
-        if credential.get("type") == "password" and not self._website_usable_password(
-            credential.get("password")
-        ):
+        if by_password and not usable_password(credential.get("password")):
             # Odoo refuses an empty password before hashing and fails on a number,
             # a list or an overlong one (a TypeError or a 500, not counted by the
             # cooldown): refuse them all here, as AccessDenied, which _login counts
             # and answers in the time of a password hash.
             raise AccessDenied()
-        if (
-            progress := _LOGIN_PROGRESS.get()
-        ) and self.env.user._website_has_own_password():
-            progress["hashed"] = True  # Odoo's check below runs the password hash
+        if attempt and self.env.user._website_has_own_password():
+            attempt.hashed = True  # Odoo's check below runs the password hash
         try:
             auth_info = super()._check_credentials(credential, env)
         except AccessDenied:
             # Temporary passwords open browser sessions only, which ir_http.py then
             # keeps on /my/security until the user sets a password of their own.
+            credentials = self.env["partner.login.credential"]
             if not (
-                credential.get("type") == "password"
+                by_password
                 and env.get("interactive")
-                and self.env["partner.login.credential"]._check_password(
+                and credentials._check_password(
                     self.env.user, credential.get("password")
                 )
             ):
@@ -269,20 +138,6 @@ class ResUsers(models.Model):
         ):
             raise AccessDenied()
 
-    def _website_must_change_password(self):
-        """Logged in with a temporary password that has not been replaced yet."""
-        self.ensure_one()
-        return bool(
-            self.share
-            and self.env["partner.login.credential"]
-            .sudo()
-            .search_count(
-                [("user_id", "=", self.id), ("kind", "=", "password")], limit=1
-            )
-        )
-
-    # --------------------------------------------------------------- passwords
-
     def _clear_own_password(self):
         """Forget the users' own passwords: a temporary one replaces them. The
         session token hashes the password column, so open sessions end too."""
@@ -304,8 +159,6 @@ class ResUsers(models.Model):
             portal_users.partner_id._set_website_access_state("active")
         return result
 
-    # ------------------------------------------------------------ portal access
-
     def _has_portal_access(self):
         """What Odoo's portal wizard shows as a portal user: active, in the portal
         group."""
@@ -319,20 +172,21 @@ class ResUsers(models.Model):
         """Portal access ends the way Odoo's portal wizard revokes it (archived, moved
         to the public group), with the sessions and any temporary credential."""
         users = self.sudo().filtered("share")  # a manager's decision, checked before
-        if not users:
-            return
-        portal, public = (
-            self.env.ref("base.group_portal"),
-            self.env.ref("base.group_public"),
+        if users:
+            users._website_set_portal(granted=False)
+            users.partner_id.signup_type = False  # as Odoo's revoke
+            users._website_access_ended()
+
+    def _website_set_portal(self, granted):
+        """Active in the portal group, or archived in the public group: the two
+        states Odoo's portal wizard moves users between (Allow Login is the caller's
+        to write)."""
+        portal = self.env.ref("base.group_portal").id
+        public = self.env.ref("base.group_public").id
+        new, old = (portal, public) if granted else (public, portal)
+        self.with_context(**{SYNCING_PORTAL_ACCESS: True}).write(
+            {"active": granted, "groups_id": [Command.unlink(old), Command.link(new)]}
         )
-        users.with_context(**{SYNCING_PORTAL_ACCESS: True}).write(
-            {
-                "active": False,
-                "groups_id": [Command.unlink(portal.id), Command.link(public.id)],
-            }
-        )
-        users.partner_id.signup_type = False  # as Odoo's revoke
-        users._website_access_ended()
 
     def _website_access_ended(self):
         """Whatever ended the access: sessions end, no temporary password or link
@@ -353,16 +207,7 @@ class ResUsers(models.Model):
             lambda user: user.share and not user._has_portal_access()
         )
         if users:
-            portal, public = (
-                self.env.ref("base.group_portal"),
-                self.env.ref("base.group_public"),
-            )
-            users.with_context(**{SYNCING_PORTAL_ACCESS: True}).write(
-                {
-                    "active": True,
-                    "groups_id": [Command.unlink(public.id), Command.link(portal.id)],
-                }
-            )
+            users._website_set_portal(granted=True)
             users._website_access_restored()
 
     def write(self, vals):
@@ -392,8 +237,6 @@ class ResUsers(models.Model):
             partners.browse(gained.partner_id.ids).write({"allow_login": True})
             gained._website_access_restored()
         return result
-
-    # ------------------------------------------------------------- provisioning
 
     @api.model
     def _website_portal_users_for(self, partners):
@@ -426,7 +269,7 @@ class ResUsers(models.Model):
                     login=next(iter(collisions.values())),
                 )
             )
-        portal_group = self.env.ref("base.group_portal")
+        template_values = self._website_portal_template_values()
         # mail_create_nolog: Odoo would post its "Portal Access Granted" note one
         # message_post at a time (about 4 ms each); it is logged below in one batch.
         new_users = users_sudo.with_context(
@@ -434,17 +277,24 @@ class ResUsers(models.Model):
         ).create(
             [
                 {
+                    **template_values,
                     "partner_id": partner.id,
                     "login": partner._website_default_login(),
                     "company_id": (partner.company_id or self.env.company).id,
                     "company_ids": [
                         Command.set([(partner.company_id or self.env.company).id])
                     ],
-                    "groups_id": [Command.set([portal_group.id])],
                 }
                 for partner in new_partners
             ]
         )
+        if not all(new_users.mapped("share")):
+            raise UserError(
+                self.env._(
+                    "Odoo's portal template user is not a portal user: fix its groups "
+                    "before giving contacts a website login."
+                )
+            )
         if not self.env.context.get(NOTE_PORTAL_ACCESS_LATER):
             new_partners._message_log_batch(
                 {
@@ -455,29 +305,39 @@ class ResUsers(models.Model):
         return users | new_users
 
     @api.model
+    def _website_portal_template_values(self):
+        """What a new portal user takes from Odoo's portal template user, as signup
+        and the portal wizard give it (groups, language, notifications...): read
+        once per batch, where their copy() of the template costs a copy per user."""
+        template_id = (
+            self.env["ir.config_parameter"]
+            .sudo()  # a system parameter: the template is read, not shown
+            .get_param("base.template_portal_user_id", "")
+        )
+        template = self.sudo().browse(int(template_id) if template_id.isdigit() else [])
+        if not template.exists():
+            return {"groups_id": [Command.set([self.env.ref("base.group_portal").id])]}
+        values = template.copy_data({"partner_id": False, "login": False})[0]
+        values["active"] = True  # the template itself is archived
+        return values
+
+    @api.model
     def _website_login_collisions(self, partners):
         """{partner id: login} for the ``partners`` without a portal user whose
         login would be another user's already (one query)."""
         without_user = partners.filtered(lambda partner: not partner.website_user_id)
-        login_by_partner = {
-            partner.id: partner._website_default_login() for partner in without_user
-        }
-        if not login_by_partner:
+        login_by_partner = {p.id: p._website_default_login() for p in without_user}
+        # sudo: logins of every user, archived ones included
+        users = self.env["res.users"].sudo().with_context(active_test=False)
+        logins = list(login_by_partner.values())
+        if not logins:
             return {}
-        taken = set(
-            self.env["res.users"]
-            .sudo()  # logins of every user, archived ones included
-            .with_context(active_test=False)
-            .search([("login", "in", list(login_by_partner.values()))])
-            .mapped("login")
-        )
+        taken = set(users.search([("login", "in", logins)]).mapped("login"))
         return {
             partner_id: login
             for partner_id, login in login_by_partner.items()
             if login in taken
         }
-
-    # ----------------------------------------------------------------- creation
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -492,8 +352,6 @@ class ResUsers(models.Model):
             )
         return users
 
-    # ---------------------------------------------------------- reset password
-
     @api.model
     def reset_password(self, login):
         """/web/reset_password answers alike whether the login exists, is shared or
@@ -506,7 +364,8 @@ class ResUsers(models.Model):
         if len(users) != 1:
             _logger.info("Password reset asked for a login that names no one user")
             return False
-        if users.share and users._website_pending_link():
+        credentials = self.env["partner.login.credential"]
+        if users.share and credentials._has_pending_link(users):
             _logger.info("Password reset skipped: user %s has a pending link", users.id)
             return False
         try:
@@ -518,26 +377,9 @@ class ResUsers(models.Model):
             )
             return False
 
-    def _website_pending_link(self):
-        """The user holds an unexpired set-password link of this addon."""
-        self.ensure_one()
-        return bool(
-            self.env["partner.login.credential"]
-            .sudo()  # nobody has access rights on the credentials
-            .search_count(
-                [
-                    ("user_id", "=", self.id),
-                    ("kind", "=", "link"),
-                    ("expires_at", ">", fields.Datetime.now()),
-                ],
-                limit=1,
-            )
-        )
-
     @api.model
     def _signup_create_user(self, values):
         user = super()._signup_create_user(values)
-        # sudo: the visitor signing up has no rights on contacts
         # sudo: the visitor signing up has no rights on contacts. Not Website Enabled:
         # the contact chose a password, the bulk invite has nothing to send it.
         user.partner_id.sudo().write({"allow_login": True})
@@ -545,23 +387,4 @@ class ResUsers(models.Model):
 
     @api.constrains("login")
     def _check_login_not_a_username(self):
-        """A login may not be another contact's username: login by username would
-        become ambiguous."""
-        self.env["res.partner"].flush_model(["username"])
-        self.flush_recordset(["login", "partner_id"])
-        self.env.cr.execute(
-            SQL(
-                """SELECT u.login FROM res_users u
-                     JOIN res_partner p
-                       ON lower(p.username) = lower(u.login) AND p.id != u.partner_id
-                    WHERE u.id IN %s LIMIT 1""",
-                tuple(self.ids),
-            )
-        )
-        if row := self.env.cr.fetchone():
-            raise ValidationError(
-                self.env._(
-                    "The login %(login)s is already the username of another contact.",
-                    login=row[0],
-                )
-            )
+        self.env["partner.login.username"]._check_logins(self)

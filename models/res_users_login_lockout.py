@@ -47,6 +47,15 @@ class ResUsersLoginLockout(models.Model):
         return row[0] if row else None
 
     @api.model
+    def _locked_until_by_user(self, user_ids):
+        """{user id: end of its lockout} of the accounts of ``user_ids`` locked now."""
+        self.invalidate_model()  # written in SQL by logins of other transactions
+        locks = self.search(
+            [("user_id", "in", user_ids), ("locked_until", ">", fields.Datetime.now())]
+        )
+        return {lock.user_id.id: lock.locked_until for lock in locks}
+
+    @api.model
     def _record_failure(self, user_id):
         """One more failed login on the account; locks it once there are enough.
         Atomic: two servers counting at once both count."""

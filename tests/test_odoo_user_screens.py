@@ -2,7 +2,7 @@
 """Odoo's own user and portal screens, driven as the web client drives them, by
 the roles that use them: the addon must neither break them nor be bypassed by them."""
 
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
@@ -272,3 +272,54 @@ class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
         self.assertEqual(active.website_access_state, "none")
         self.assertFalse(self.authenticates("pia.public", "Own-Password-66"))
         self.assertFalse(self.wizard_line(active).is_portal)
+
+    def portal_template_user(self):
+        template_id = self.env["ir.config_parameter"].get_param(
+            "base.template_portal_user_id"
+        )
+        return (
+            self.env["res.users"]
+            .with_context(active_test=False)
+            .browse(int(template_id))
+        )
+
+    def send_password_mail(self, contact):
+        action = contact.with_user(self.manager).action_random_password_mail()
+        return (
+            self.env["random.password.mail"]
+            .with_user(self.manager)
+            .browse(action["res_id"])
+            .action_send()
+        )
+
+    def test_new_portal_users_are_made_like_odoos_from_the_portal_template(self):
+        # what an administrator set on Odoo's portal template user reaches the users
+        # the addon makes, as it reaches those of signup and the portal wizard
+        extras = self.env["res.groups"].create({"name": "Retailer Portal Extras"})
+        self.portal_template_user().with_user(self.admin).groups_id = [(4, extras.id)]
+        contact = self.make_contact(name="Tia Template", username="tia.template")
+        with smtp_server(self.env) as smtp:
+            self.send_password_mail(contact)
+        user = contact.website_user_id
+        self.assertIn(extras, user.groups_id)
+        self.assertTrue(user._is_portal())
+        self.assertEqual(user.partner_id, contact)
+        self.assertEqual(contact.name, "Tia Template")
+        self.assertTrue(
+            self.authenticates("tia.template", password_from(smtp.messages[0]))
+        )
+
+    def test_a_portal_template_in_an_internal_group_makes_no_internal_user(self):
+        self.portal_template_user().with_user(self.admin).groups_id = [
+            (6, 0, [self.env.ref("base.group_user").id])
+        ]
+        contact = self.make_contact(name="Ivo Internal", username="ivo.internal")
+        with (
+            smtp_server(self.env) as smtp,
+            self.assertRaisesRegex(
+                UserError, "portal template user is not a portal user"
+            ),
+        ):
+            self.send_password_mail(contact)
+        self.assertFalse(smtp.messages)
+        self.assertFalse(self.env["res.users"].search([("login", "=", "ivo.internal")]))

@@ -1,0 +1,192 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+
+from odoo import api, models
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+# Letters, digits, "." "_" "-": never "@", so a username can never equal an email.
+# As short as the customer numbers companies use ("7"): usernames are kept apart
+# from each other and from every user's login, whatever their length.
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class PartnerLoginUsername(models.AbstractModel):
+    """The rules of the contacts' usernames, whoever writes them (a screen, an
+    import, RPC): their form, their uniqueness without regard to case (against each
+    other and every user's login), a username for every Website Enabled contact, and
+    a login of its own for a portal user whose username is cleared. res.partner
+    applies them in create and write, res.users to every login it stores."""
+
+    _name = "partner.login.username"
+    _description = "Usernames of contacts"
+
+    @api.model
+    def _normalize(self, vals):
+        """Strip the username of ``vals``; refuse one of the wrong form."""
+        if "username" in vals:
+            username = (vals["username"] or "").strip()
+            if username and not USERNAME_PATTERN.fullmatch(username):
+                raise ValidationError(
+                    self.env._(
+                        "The username %(username)s is not valid: use 1 to 64 letters, "
+                        "digits, '.', '_' or '-'.",
+                        username=username,
+                    )
+                )
+            vals["username"] = username or False
+
+    @api.model
+    def _check_website_enabled(self, vals, contact_name, current=None):
+        """A contact on the bulk invite's list has a username (the invite mails it
+        as the login).
+
+        :param current: the contact written to (None on create)
+        """
+        enabled = vals.get(
+            "website_enabled", current.website_enabled if current else False
+        )
+        username = vals.get("username", current.username if current else False)
+        if enabled and not username:
+            raise ValidationError(
+                self.env._(
+                    "%(contact)s: Website Enabled needs a username (the bulk invite "
+                    "mails it as the login).",
+                    contact=contact_name or self.env._("New contact"),
+                )
+            )
+
+    @api.model
+    def _check_change(self, partners, vals):
+        """The username ``vals`` gives ``partners`` is free, or, cleared, leaves
+        their portal users a login."""
+        if vals.get("username"):
+            if len(partners) > 1:
+                raise ValidationError(
+                    self.env._(
+                        "The username %(username)s is given to more than one contact.",
+                        username=vals["username"],
+                    )
+                )
+            self._check_available(partners, [vals["username"]])
+        elif "username" in vals:
+            self._check_login_without_username(partners)
+
+    @api.model
+    def _check_available(self, partners, usernames):
+        """Refuse usernames taken by another contact or another user's login.
+
+        :param partners: the contacts that will hold the usernames (none on create)
+        """
+        lowered = [username.lower() for username in usernames]
+        for username in usernames:
+            if lowered.count(username.lower()) > 1:
+                raise ValidationError(
+                    self.env._(
+                        "The username %(username)s is given to more than one contact.",
+                        username=username,
+                    )
+                )
+        if not lowered:
+            return
+        self.env["res.partner"].flush_model(["username"])
+        own_ids = tuple(partners.ids) or (0,)
+        self.env.cr.execute(
+            SQL(
+                "SELECT username FROM res_partner "
+                "WHERE lower(username) IN %s AND id NOT IN %s LIMIT 1",
+                tuple(lowered),
+                own_ids,
+            )
+        )
+        if row := self.env.cr.fetchone():
+            raise ValidationError(
+                self.env._(
+                    "The username %(username)s is already used by another contact.",
+                    username=row[0],
+                )
+            )
+        # Usernames hold no "@", so comparing with users' emails is needless.
+        self.env.cr.execute(
+            SQL(
+                "SELECT login FROM res_users "
+                "WHERE lower(login) IN %s AND partner_id NOT IN %s LIMIT 1",
+                tuple(lowered),
+                own_ids,
+            )
+        )
+        if row := self.env.cr.fetchone():
+            raise ValidationError(
+                self.env._(
+                    "The username %(username)s is already the login of another user.",
+                    username=row[0],
+                )
+            )
+
+    @api.model
+    def _check_login_without_username(self, partners):
+        """Without a username, a contact's portal user logs in with the email: it
+        needs one, and nobody else may have it as login."""
+        # sudo: portal users and logins are checked whatever the writer may read
+        users = self.env["res.users"].sudo().with_context(active_test=False)
+        for partner in partners.sudo().filtered("website_user_id"):
+            email = partner.email_normalized
+            taken = email and users.search_count(
+                [("login", "=", email), ("id", "!=", partner.website_user_id.id)],
+                limit=1,
+            )
+            if not email or taken:
+                raise ValidationError(
+                    self.env._(
+                        "%(contact)s: without a username its portal user would have "
+                        "no login of its own: keep the username, or give the contact "
+                        "an email no other user logs in with.",
+                        contact=partner.display_name,
+                    )
+                )
+
+    @api.model
+    def _check_logins(self, users):
+        """A login may not be another contact's username: login by username would
+        become ambiguous."""
+        self.env["res.partner"].flush_model(["username"])
+        users.flush_recordset(["login", "partner_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT u.login FROM res_users u
+                     JOIN res_partner p
+                       ON lower(p.username) = lower(u.login) AND p.id != u.partner_id
+                    WHERE u.id IN %s LIMIT 1""",
+                tuple(users.ids),
+            )
+        )
+        if row := self.env.cr.fetchone():
+            raise ValidationError(
+                self.env._(
+                    "The login %(login)s is already the username of another contact.",
+                    login=row[0],
+                )
+            )
+
+    @api.model
+    def _fill_from_reference(self, partners):
+        """Give the contacts of ``partners`` without a username their Reference as
+        username, where it is a valid one nobody else has.
+
+        :returns: (the contacts filled, ["contact: why not"] for the others)
+        """
+        filled, skipped = partners.browse(), []
+        for partner in partners.filtered(lambda partner: not partner.username):
+            reference = (partner.ref or "").strip()
+            if not reference:
+                skipped.append(
+                    self.env._("%(contact)s: no Reference", contact=partner.name)
+                )
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    partner.username = reference
+                filled |= partner
+            except ValidationError as error:
+                skipped.append(f"{partner.name}: {error.args[0]}")
+        return filled, skipped
