@@ -103,7 +103,7 @@ class PartnerLoginMail(models.AbstractModel):
         )
         model = self.env["ir.model"]._get(partner._name)
         model = model.with_context(lang=lang) if lang else model
-        company = partner._mail_get_companies(default=self.env.company)[partner.id]
+        company = partner._website_mail_company()
         layout_values = {
             "message": self.env["mail.message"]
             .sudo()
@@ -134,11 +134,7 @@ class PartnerLoginMail(models.AbstractModel):
         """Send through the mail configuration of the contact's company: Odoo picks
         its outgoing server, bounce address and, when the sender's own address
         cannot be sent from there, its notification address."""
-        company = (
-            partner.company_id
-            or partner.commercial_partner_id.company_id
-            or self.env.company
-        )
+        company = partner._website_mail_company()
         return {
             "record_company_id": company.id,
             "record_alias_domain_id": company.alias_domain_id.id,

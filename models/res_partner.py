@@ -153,8 +153,6 @@ class ResPartner(models.Model):
         if self.website_enabled:
             self.allow_login = True
 
-    # ------------------------------------------------------------------ writes
-
     @api.model
     def _add_website_defaults(self, vals_list):
         """Put the defaults of the website fields (``default_*`` context keys, user
@@ -275,11 +273,17 @@ class ResPartner(models.Model):
                     partner.website_user_id.login = login
         return result
 
-    # ------------------------------------------------------------ access state
-
     def _website_default_login(self):
         self.ensure_one()
         return (self.username or self.email_normalized or "").lower()
+
+    def _website_mail_company(self):
+        """The company a login mail is from (name, sender, mail server, layout):
+        the mail code and both templates ask here."""
+        self.ensure_one()
+        return (
+            self.company_id or self.commercial_partner_id.company_id or self.env.company
+        )
 
     def _set_website_access_state(self, state):
         values = {"website_access_state": state}
@@ -301,8 +305,6 @@ class ResPartner(models.Model):
             )
             self.invalidate_recordset(["website_invite_count"])
 
-    # ------------------------------------------------------- set-password links
-
     @api.model
     def _get_partner_from_token(self, token):
         """auth_signup's token check; a set-password link of this addon must also be
@@ -312,8 +314,6 @@ class ResPartner(models.Model):
         if partner and not credentials._link_still_valid(partner, token):
             return None
         return partner
-
-    # ------------------------------------------------------------------- actions
 
     def action_random_password_mail(self):
         """The "Random Password Mail" button and Action menu entry."""

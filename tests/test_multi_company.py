@@ -50,6 +50,20 @@ class TestMultiCompany(BulkInviteMixin, TransactionCase):
         self.assertIn("Company B", to[self.bob.email]["Subject"])
         self.assertIn("hello@company-a.test", to[self.ada.email]["From"])
 
+    def test_a_contact_without_a_company_of_its_own_is_mailed_as_its_customers(self):
+        # the mail's sender, its subject and its routing agree on one company
+        bea = self.make_contact(
+            name="Bea", username="bea", parent_id=self.bob.parent_id.id
+        )
+        bea.company_id = False
+        with smtp_server(self.env) as smtp:
+            self.run_invite()
+        [message] = [m for m in smtp.messages if bea.email in m["To"]]
+        self.assertIn("hello@company-b.test", message["From"])
+        self.assertIn("Company B", message["Subject"])
+        routing = self.env["partner.login.mail"]._routing(bea)
+        self.assertEqual(routing["record_company_id"], self.company_b.id)
+
     def test_mails_go_through_the_mail_configuration_of_the_contacts_company(self):
         """Company B sends only from its own domain: the manager's password mail
         goes out in their name from B's notification address, the invite from B."""
