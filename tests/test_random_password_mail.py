@@ -43,7 +43,7 @@ class TestRandomPasswordMail(WebsiteLoginCase, HttpCase):
             self.assertTrue(window.turns_on_login)
             self.assertIn("manager@ourcompany.test", window.email_from)
             self.assertTrue(window.reviewable)
-            self.assertIn("jane.doe@retailer.test", window.line_ids.email_to)
+            self.assertIn("jane.doe@retailer.test", window.email_to)
             self.assertIn("jane.doe", window.body)  # the login to use
             self.assertIn("/web/login", window.body)
             self.assertIn("[[temporary-password]]", window.body)

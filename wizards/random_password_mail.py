@@ -28,6 +28,7 @@ class RandomPasswordMail(models.TransientModel):
     # exactly one recipient: the window shows its mail, sent as edited or not at all
     reviewable = fields.Boolean(compute="_compute_recipients")
     turns_on_login = fields.Boolean(compute="_compute_recipients")
+    several_contacts = fields.Boolean(compute="_compute_recipients")
     # fixed when the window opens: the mail under review is the one that goes out
     credential_mode = fields.Selection(
         CREDENTIAL_KINDS,
@@ -36,16 +37,19 @@ class RandomPasswordMail(models.TransientModel):
         readonly=True,
     )
     email_from = fields.Char(string="From", readonly=True)
+    email_to = fields.Char(string="To", compute="_compute_recipients")
     subject = fields.Char()
     body = fields.Html(sanitize_style=True)
 
-    @api.depends("line_ids.refusal", "line_ids.turns_on_login")
+    @api.depends("line_ids.refusal", "line_ids.turns_on_login", "line_ids.email_to")
     def _compute_recipients(self):
         for wizard in self:
             recipients = wizard.line_ids.filtered(lambda line: not line.refusal)
             wizard.recipient_count = len(recipients)
             wizard.reviewable = len(recipients) == 1
             wizard.turns_on_login = any(recipients.mapped("turns_on_login"))
+            wizard.several_contacts = len(wizard.line_ids) > 1
+            wizard.email_to = recipients.email_to if wizard.reviewable else False
 
     @api.model
     def _open_for(self, partners):
