@@ -107,19 +107,10 @@ class PartnerLoginEligibility(models.AbstractModel):
     @api.model
     def _reserved_partner_ids(self):
         """Contacts of the users Odoo keeps for itself: never given a login."""
-        # sudo: these users and the setting naming the template are read for the
-        # rule, not shown
-        users = self.env["res.users"].sudo().with_context(active_test=False)
-        public = self.env.ref("base.public_user", raise_if_not_found=False)
-        template_id = (
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("base.template_portal_user_id", "")
-        )
-        ids = [public.id] if public else []
-        if template_id.isdigit():
-            ids.append(int(template_id))
-        return users.browse(ids).exists().partner_id.ids
+        reserved = self.env["res.users"]._website_portal_template()  # in sudo
+        if public := self.env.ref("base.public_user", raise_if_not_found=False):
+            reserved |= public.sudo()  # read for the rule, not shown
+        return reserved.partner_id.ids
 
     @api.model
     def _invite_domain(self):

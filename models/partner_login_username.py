@@ -90,36 +90,31 @@ class PartnerLoginUsername(models.AbstractModel):
         if not lowered:
             return
         self.env["res.partner"].flush_model(["username"])
-        own_ids = tuple(partners.ids) or (0,)
-        self.env.cr.execute(
-            SQL(
-                "SELECT username FROM res_partner "
-                "WHERE lower(username) IN %s AND id NOT IN %s LIMIT 1",
-                tuple(lowered),
-                own_ids,
-            )
-        )
-        if row := self.env.cr.fetchone():
-            raise ValidationError(
-                self.env._(
-                    "The username %(username)s is already used by another contact.",
-                    username=row[0],
-                )
-            )
         # Usernames hold no "@", so comparing with users' emails is needless.
         self.env.cr.execute(
             SQL(
-                "SELECT login FROM res_users "
-                "WHERE lower(login) IN %s AND partner_id NOT IN %s LIMIT 1",
-                tuple(lowered),
-                own_ids,
+                """(SELECT username, TRUE FROM res_partner
+                     WHERE lower(username) IN %(names)s AND id NOT IN %(own)s LIMIT 1)
+                   UNION ALL
+                   (SELECT login, FALSE FROM res_users
+                     WHERE lower(login) IN %(names)s AND partner_id NOT IN %(own)s
+                     LIMIT 1)
+                   ORDER BY 2 DESC LIMIT 1""",
+                names=tuple(lowered),
+                own=tuple(partners.ids) or (0,),
             )
         )
         if row := self.env.cr.fetchone():
+            taken, by_contact = row
             raise ValidationError(
                 self.env._(
+                    "The username %(username)s is already used by another contact.",
+                    username=taken,
+                )
+                if by_contact
+                else self.env._(
                     "The username %(username)s is already the login of another user.",
-                    username=row[0],
+                    username=taken,
                 )
             )
 

@@ -305,17 +305,23 @@ class ResUsers(models.Model):
         return users | new_users
 
     @api.model
-    def _website_portal_template_values(self):
-        """What a new portal user takes from Odoo's portal template user, as signup
-        and the portal wizard give it (groups, language, notifications...): read
-        once per batch, where their copy() of the template costs a copy per user."""
+    def _website_portal_template(self):
+        """Odoo's portal template user (sudo), or none if its setting names none."""
         template_id = (
             self.env["ir.config_parameter"]
             .sudo()  # a system parameter: the template is read, not shown
             .get_param("base.template_portal_user_id", "")
         )
-        template = self.sudo().browse(int(template_id) if template_id.isdigit() else [])
-        if not template.exists():
+        ids = [int(template_id)] if template_id.isdigit() else []
+        return self.sudo().browse(ids).exists()
+
+    @api.model
+    def _website_portal_template_values(self):
+        """What a new portal user takes from Odoo's portal template user, as signup
+        and the portal wizard give it (groups, language, notifications...): read
+        once per batch, where their copy() of the template costs a copy per user."""
+        template = self._website_portal_template()
+        if not template:
             return {"groups_id": [Command.set([self.env.ref("base.group_portal").id])]}
         values = template.copy_data({"partner_id": False, "login": False})[0]
         values["active"] = True  # the template itself is archived

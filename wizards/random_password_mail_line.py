@@ -13,7 +13,11 @@ class RandomPasswordMailLine(models.TransientModel):
         "random.password.mail", required=True, ondelete="cascade"
     )
     partner_id = fields.Many2one(
-        "res.partner", string="Contact", required=True, readonly=True
+        "res.partner",
+        string="Contact",
+        required=True,
+        readonly=True,
+        ondelete="cascade",
     )
     # the address the mail goes to: always the contact's own (partner.login.mail)
     email_to = fields.Char(string="To", readonly=True)
