@@ -1,2 +1,2 @@
-from . import models, wizards
+from . import controllers, models, wizards
 from .hooks import post_init_hook, uninstall_hook

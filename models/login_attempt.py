@@ -3,10 +3,12 @@
 
 res.users._login and check (res_users.py) run each attempt inside ``tracked``: a
 refusal that did not hash a password (unknown or ambiguous login, a contact without
-a password of its own, a locked account) spends the time of one anyway, and a
-failed password on a portal account counts towards its lockout
-(res_users_login_lockout.py). Plain Python, not a model: ``_login`` is a class
-method and runs before any environment of the login exists.
+a password of its own, a locked account) spends the time of one anyway, and an
+attempt on a portal account is counted towards its lockout
+(res_users_login_lockout.py): a login before its password is checked, in a
+transaction of its own; an RPC call by user id after its check fails. Plain
+Python, not a model: on 18.0 ``_login`` is a class method and runs before any
+environment of the login exists.
 """
 
 import contextlib
@@ -14,11 +16,18 @@ import contextvars
 import secrets
 import weakref
 
-from odoo import SUPERUSER_ID, api
+from odoo import SUPERUSER_ID, api, modules, tools
 from odoo.exceptions import AccessDenied
+from odoo.http import request
+
+from .res_users_login_lockout import DEVICE_SCOPE_PREFIX, SCOPE_LOGIN, SCOPE_RPC
 
 # passlib refuses longer passwords with an error of its own (Odoo would answer 500)
 MAX_PASSWORD_LENGTH = 4096
+# A browser the owner of a portal account logged in from: its own lockout count,
+# so that guesses elsewhere never lock the owner out of it (OWASP's device cookie)
+TRUSTED_DEVICE_COOKIE = "website_login_device"
+TRUSTED_DEVICE_DAYS = 180
 
 _CURRENT = contextvars.ContextVar("website_login_attempt", default=None)
 # {crypt context: hash of a random password}: Odoo caches its crypt context, so a
@@ -35,11 +44,29 @@ def usable_password(password):
     )
 
 
+@contextlib.contextmanager
+def own_transaction(registry):
+    """An environment in a transaction of its own, committed at once: what a login
+    counts stays counted when the login's own transaction is rolled back. Read
+    committed, so that simultaneous attempts on one account wait for each other
+    instead of failing and replaying the whole request (which a guesser could time).
+    """
+    with registry.cursor() as cr:
+        if not modules.module.current_test:  # a test's cursor shares one transaction
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        yield api.Environment(cr, SUPERUSER_ID, {})
+
+
 class LoginAttempt:
-    def __init__(self):
+    def __init__(self, credential):
+        self.credential = credential or {}
         self.crypt_context = None  # set once the login was looked up
         self.hashed = False  # a password hash was checked: the refusal took its time
-        self.account = None  # the portal user whose password was checked
+        self.account = None  # the portal user whose password is checked
+        self.scope = None  # the account's lockout count this attempt is on
+        self.counted = False  # counted before its check (logins)
+        self.refused = False  # over the count: refused without a check
+        self.device = None  # the trusted-device id the browser showed, if valid
 
     @classmethod
     def current(cls):
@@ -49,7 +76,7 @@ class LoginAttempt:
     @classmethod
     @contextlib.contextmanager
     def tracked(cls, registry, credential, equal_time=True):
-        attempt = cls()
+        attempt = cls(credential)
         token = _CURRENT.set(attempt)
         try:
             yield attempt
@@ -60,15 +87,92 @@ class LoginAttempt:
                 equal_time
                 and attempt.crypt_context
                 and not attempt.hashed
-                and credential.get("type") == "password"
+                and attempt.credential.get("type") == "password"
             ):
                 attempt.spend_hash_time(
-                    attempt.crypt_context, credential.get("password")
+                    attempt.crypt_context, attempt.credential.get("password")
                 )
-            attempt.count_failure(registry)
+            if attempt.account and not attempt.counted:
+                with own_transaction(registry) as env:
+                    env["res.users.login.lockout"]._count_failure(
+                        attempt.account, attempt.scope
+                    )
             raise
+        else:
+            if attempt.account:
+                with own_transaction(registry) as env:
+                    env["res.users.login.lockout"]._succeeded(
+                        attempt.account, attempt.scope
+                    )
+                attempt.remember_device(registry)
         finally:
             _CURRENT.reset(token)
+
+    def count_first(self, registry, interactive):
+        """A login names its account before its password is checked: count the
+        attempt on the account's lockout now, so that simultaneous guesses cannot
+        all be checked; a locked account refuses it unchecked (``refused``)."""
+        if self.credential.get("type") != "password":
+            return
+        with own_transaction(registry) as env:
+            users = env["res.users"]
+            user = users.search(
+                users._get_login_domain(self.credential.get("login")),
+                order=users._get_login_order(),
+                limit=1,
+            )
+            if not user.share:
+                return  # unknown, or an internal user: Odoo's cooldown applies
+            self.account = user.id
+            self.scope = SCOPE_RPC
+            if interactive:
+                self.device = self._trusted_device(env, user.id)
+                self.scope = (
+                    DEVICE_SCOPE_PREFIX + self.device if self.device else SCOPE_LOGIN
+                )
+            self.counted = True
+            lockout = env["res.users.login.lockout"]
+            self.refused = not lockout._count_attempt(self.account, self.scope)
+
+    def count_later(self, env, user):
+        """An RPC call by user id: its checks are cached by Odoo, so it is counted
+        only once it failed; a locked account refuses it unchecked."""
+        self.account, self.scope = user.id, SCOPE_RPC
+        lockout = env["res.users.login.lockout"].sudo()  # nobody reads it
+        self.refused = bool(lockout._locked_until(user.id, SCOPE_RPC))
+
+    @staticmethod
+    def _trusted_device(env, user_id):
+        """The device id of a trusted-device cookie this browser holds for the
+        account, if its signature is right."""
+        if not request:
+            return None
+        cookie = request.httprequest.cookies.get(TRUSTED_DEVICE_COOKIE)
+        payload = cookie and tools.verify_hash_signed(env, "website_login_device", cookie)
+        if payload and payload[0] == user_id:
+            return payload[1]
+        return None
+
+    def remember_device(self, registry):
+        """After the owner's right password on the login page, its browser keeps a
+        signed cookie naming the account and a random device id."""
+        if not request or self.scope != SCOPE_LOGIN:
+            return  # RPC, or a browser already trusted
+        with own_transaction(registry) as env:
+            value = tools.hash_sign(
+                env,
+                "website_login_device",
+                [self.account, secrets.token_hex(8)],
+                expiration_hours=24 * TRUSTED_DEVICE_DAYS,
+            )
+        request.future_response.set_cookie(
+            TRUSTED_DEVICE_COOKIE,
+            value,
+            max_age=24 * 3600 * TRUSTED_DEVICE_DAYS,
+            httponly=True,
+            secure=request.httprequest.scheme == "https",
+            samesite="Lax",
+        )
 
     def spend_hash_time(self, crypt_context, password):
         """Verify a password against the hash of a random password: as long as
@@ -81,11 +185,3 @@ class LoginAttempt:
             )
         crypt_context.verify(password if usable_password(password) else "-", decoy)
         self.hashed = True
-
-    def count_failure(self, registry):
-        """A failed password on a portal account counts towards its lockout, in a
-        transaction of its own (the login's is rolled back)."""
-        if self.account:
-            with registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                env["res.users.login.lockout"]._record_failure(self.account)

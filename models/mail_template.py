@@ -45,6 +45,9 @@ class MailTemplate(models.Model):
         self._check_credential_template_edit()
         return super().unlink()
 
-    def update_field_translations(self, field_name, translations):
+    def update_field_translations(self, field_name, translations, *args, **kwargs):
+        # *args, **kwargs: Odoo's own arguments (source_lang), whatever the series
         self._check_credential_template_edit()
-        return super().update_field_translations(field_name, translations)
+        return super().update_field_translations(
+            field_name, translations, *args, **kwargs
+        )

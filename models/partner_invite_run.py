@@ -62,7 +62,10 @@ class PartnerInviteRun(models.Model):
     # started by a manager: only contacts of the companies they may act on (and
     # contacts shared by all companies); started by the scheduler: every company
     company_ids = fields.Many2many(
-        "res.company", string="Companies", readonly=True, help="Empty: all companies."
+        "res.company",
+        string="Companies",
+        readonly=True,
+        help="Whose contacts the run invites (and contacts of no company).",
     )
     eligible_count = fields.Integer(string="Eligible", readonly=True)
     invited_count = fields.Integer(string="Invited", readonly=True)
@@ -134,9 +137,10 @@ class PartnerInviteRun(models.Model):
         # sudo: runs are written by the addon only; managers merely read them
         run = self.sudo().search([("state", "=", "running")], limit=1)
         if not run:
-            companies = self.env["res.company"]
-            if not self.env.su:  # the scheduler runs as the superuser
-                companies = self.env.user.company_ids
+            # the scheduler runs as the superuser: every company
+            companies = self.env.user.company_ids
+            if self.env.su:
+                companies = self.env["res.company"].sudo().search([])
             run = self.sudo().create({"company_ids": companies.ids})
             run._count_contacts()
         self.env.ref(WORKER_CRON).sudo()._trigger()
@@ -166,6 +170,15 @@ class PartnerInviteRun(models.Model):
         if not self.env.user.has_group(MANAGER_GROUP):
             raise AccessError(
                 self.env._("Only Website Login managers may cancel a run.")
+            )
+        self.check_access("read")  # the runs of the manager's companies
+        mine = self.env.user.company_ids
+        if any(run.sudo().company_ids - mine for run in self):
+            raise AccessError(
+                self.env._(
+                    "This run also invites contacts of companies you do not manage: "
+                    "only a manager of all of them may cancel it."
+                )
             )
         running = self.sudo().filtered(lambda run: run.state == "running")
         running.write({"state": "cancelled", "ended_at": fields.Datetime.now()})

@@ -118,14 +118,11 @@ class PartnerLoginCredential(models.Model):
         secrets_by_user, expires_at = self._replace_for_users(users, kind)
         users._clear_own_password()
         users._end_website_sessions()  # also those opened with an earlier temporary one
-        # sudo: state and expiry are written by the addon only (SYSTEM_FIELDS)
-        partners.sudo().write(
-            {
-                "allow_login": True,
-                "website_access_state": "invited",
-                "website_password_expires": expires_at,
-            }
+        # sudo: the callers are a manager's act or the scheduler (checked by them)
+        partners.sudo().filtered(lambda partner: not partner.allow_login).write(
+            {"allow_login": True}
         )
+        self.env["partner.login.access"]._invited(partners, expires_at)
         secrets = {user.partner_id.id: secrets_by_user[user.id] for user in users}
         return secrets, expires_at
 
@@ -141,23 +138,7 @@ class PartnerLoginCredential(models.Model):
         forgotten, its contact shows "Invite expired" (or "Invites unanswered" once
         it had all its invites); login and eligibility read the expiry itself."""
         now = fields.Datetime.now()
-        # sudo: the scheduler, or a run about to count its contacts
-        expired = (
-            self.env["res.partner"]
-            .sudo()
-            .search(
-                [
-                    ("website_access_state", "=", "invited"),
-                    ("website_password_expires", "<=", now),
-                ]
-            )
-        )
-        attempts = website_setting(self.env, "invite_attempts")
-        unanswered = expired.filtered(
-            lambda partner: partner.website_invite_count >= attempts
-        )
-        unanswered.write({"website_access_state": "unanswered"})
-        (expired - unanswered).write({"website_access_state": "expired"})
+        expired = self.env["partner.login.access"]._lapsed()
         lapsed = self.sudo().search([("expires_at", "<=", now)])
         users = lapsed.user_id
         lapsed.unlink()
@@ -310,4 +291,4 @@ class PartnerLoginCredential(models.Model):
         links = self.filtered(lambda row: row.kind == "link")
         links.user_id.partner_id.sudo().signup_cancel()
         self.sudo().unlink()
-        partners._set_website_access_state("none")
+        self.env["partner.login.access"]._ended(partners)

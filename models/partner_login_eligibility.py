@@ -52,7 +52,14 @@ class PartnerLoginEligibility(models.AbstractModel):
                 self.env._(
                     "The contact is an internal user: they log in the Odoo way."
                 ),
-                [("user_ids", "not any", [("share", "=", False)])],
+                # archived users too: an archived employee's contact is no customer
+                [
+                    (
+                        "user_ids",
+                        "not any",
+                        [("share", "=", False), ("active", "in", [True, False])],
+                    )
+                ],
             ),
         ]
         if bulk:
@@ -72,6 +79,15 @@ class PartnerLoginEligibility(models.AbstractModel):
                     "login_disabled",
                     self.env._("Allow Login is off."),
                     [("allow_login", "=", True)],
+                ),
+                (
+                    "email_held",
+                    self.env._(
+                        "Its email was changed by somebody who is not a Website Login "
+                        "manager: a manager sends the first mail to the new address "
+                        "with Random Password Mail."
+                    ),
+                    [("website_email_held", "=", False)],
                 ),
                 (
                     "already_active",

@@ -4,26 +4,40 @@ mail.template in batch, with a placeholder where the secret goes until the momen
 of sending (partner_login_mailer.py), and the chatter note each invite leaves."""
 
 import base64
+import secrets
 
+from lxml import html
 from markupsafe import escape
 
 from odoo import api, fields, models, tools
 
 from .mail_render_mixin import COMPILE_ONCE
 
-# Stand for the password, or the set-password link, in a rendered mail until it
-# exists: the operator reviews the mail with it, and it is replaced only when the
-# mail goes out. The template receives it under the key of TEMPLATE_CREDENTIAL_KEYS.
-CREDENTIAL_PLACEHOLDERS = {
-    "password": "[[temporary-password]]",
-    # a link's placeholder sits in an href, which the HTML sanitizer would URL-quote
-    # unless it is a URL; ".invalid" (RFC 2606) leads nowhere should it ever leak
-    "link": "https://set-password-link.invalid",
-}
 TEMPLATE_CREDENTIAL_KEYS = {
     "password": "website_password",
     "link": "website_set_password_url",
 }
+
+
+def one_line(text):
+    """A mail header's text on one line: Python's mail library refuses a header
+    with a line break (a company's name, which any employee may write, could hold
+    one), and that would stop every login mail of that company."""
+    return " ".join(text.split()) if text else text
+
+
+def new_placeholder(kind):
+    """What stands for the password, or the set-password link, in a rendered mail
+    until the mail goes out: the operator reviews the mail with it, and the secret
+    takes its place when the mail is sent (``_fill_secret``). Its random part means
+    that nothing written before the rendering (a company's website, a contact's
+    name, a layout) can hold it, so the secret lands only where the template puts
+    it. A link's stand-in is a URL (the HTML sanitizer would quote anything else in
+    an href) under ".invalid" (RFC 2606), which leads nowhere should it leak."""
+    nonce = secrets.token_hex(8)
+    if kind == "link":
+        return f"https://set-password-{nonce}.invalid"
+    return f"[[temporary-password-{nonce}]]"
 
 
 class PartnerLoginMail(models.AbstractModel):
@@ -45,14 +59,16 @@ class PartnerLoginMail(models.AbstractModel):
         :param expires_at: the expiry the mail announces (default: if issued now)
         :param kind: what the mails carry, "password" or "link"
         :returns: {partner id: {subject, body_html, email_from, reply_to, email_cc,
-            mail_server_id, attachments [(name, content, mimetype)], routing}}
+            mail_server_id, attachments [(name, content, mimetype)], placeholder,
+            routing}}
         """
+        placeholder = new_placeholder(kind)
         if expires_at is None:
             expires_at = (
                 fields.Datetime.now() + self.env["partner.login.credential"]._validity()
             )
         rendered = template.with_context(
-            **{TEMPLATE_CREDENTIAL_KEYS[kind]: CREDENTIAL_PLACEHOLDERS[kind]},
+            **{TEMPLATE_CREDENTIAL_KEYS[kind]: placeholder},
             website_password_expires=expires_at,
             **{COMPILE_ONCE: True},
         )._generate_template(
@@ -77,12 +93,13 @@ class PartnerLoginMail(models.AbstractModel):
             values = rendered[partner.id]
             body = values.get("body_html") or ""
             if template.email_layout_xmlid:
-                body = self._in_layout(partner, template, body)
+                body = self._in_layout(partner, template, body, placeholder)
             mails[partner.id] = {
-                "subject": values.get("subject"),
+                # a line break (a company's name may hold one) would stop the mail
+                "subject": one_line(values.get("subject")),
                 "body_html": body,
-                "email_from": values.get("email_from"),
-                "reply_to": values.get("reply_to"),
+                "email_from": one_line(values.get("email_from")),
+                "reply_to": one_line(values.get("reply_to")),
                 "email_cc": values.get("email_cc") or False,
                 "mail_server_id": values.get("mail_server_id") or False,
                 "attachments": static_attachments
@@ -90,24 +107,31 @@ class PartnerLoginMail(models.AbstractModel):
                     (name, base64.b64decode(content), None)
                     for name, content in values.get("attachments") or ()
                 ],
+                "placeholder": placeholder,
                 **self._routing(partner),
             }
         return mails
 
     @api.model
-    def _in_layout(self, partner, template, body):
+    def _in_layout(self, partner, template, body, placeholder):
         """The body inside the template's notification layout, rendered as
-        ``mail.template.send_mail`` renders it (this path builds no mail.mail)."""
+        ``mail.template.send_mail`` renders it (this path builds no mail.mail). The
+        layout's hidden preview text (what a mail program lists under the subject)
+        never carries the secret."""
         lang = (
             template._render_lang(partner.ids)[partner.id] if template.lang else False
         )
         model = self.env["ir.model"]._get(partner._name)
         model = model.with_context(lang=lang) if lang else model
         company = partner._website_mail_company()
+        message = (
+            self.env["mail.message"]
+            .sudo()  # an unsaved message, only rendered
+            .new({"body": body, "record_name": partner.display_name})
+        )
+        message.preview = (message.preview or "").replace(placeholder, "…")
         layout_values = {
-            "message": self.env["mail.message"]
-            .sudo()
-            .new({"body": body, "record_name": partner.display_name}),
+            "message": message,
             "subtype": self.env["mail.message.subtype"].sudo(),
             "model_description": model.display_name,
             "record": partner,
@@ -144,14 +168,41 @@ class PartnerLoginMail(models.AbstractModel):
     def _recipient(self, partner):
         """The one address a password mail goes to: the contact's own, whatever a
         template or a caller says, with a name that cannot break the header."""
-        name = " ".join((partner.name or "").split())  # no line break in To:
-        return tools.formataddr((name, partner.email_normalized))
+        return tools.formataddr((one_line(partner.name or ""), partner.email_normalized))
 
     @api.model
-    def _fill_secret(self, body, kind, secret):
-        """The mail body with the password or link in place of its placeholder."""
+    def _fill_secret(self, body, kind, placeholder, secret):
+        """The mail body with the password or link in place of its placeholder, or
+        None when the placeholder is not in exactly one place that fits the secret
+        (a password in the text, a link as the whole address of a link): a secret
+        never goes into an image's address, a second link or a layout."""
+        if not self._secret_in_one_place(body, kind, placeholder):
+            return None
         # escape() gives Markup, which a Markup body does not escape a second time
-        return body.replace(CREDENTIAL_PLACEHOLDERS[kind], escape(secret))
+        return body.replace(placeholder, escape(secret))
+
+    @api.model
+    def _secret_in_one_place(self, body, kind, placeholder):
+        body = str(body or "")
+        if body.count(placeholder) != 1:
+            return False
+        in_text, in_attributes = 0, []
+        for element in html.fragment_fromstring(body, create_parent="div").iter():
+            for text in (element.text, element.tail):
+                in_text += placeholder in (text or "")
+            in_attributes += [
+                (element.tag, name, value.strip())
+                for name, value in element.attrib.items()
+                if placeholder in value
+            ]
+        if kind == "link":
+            return not in_text and in_attributes == [("a", "href", placeholder)]
+        return in_text == 1 and not in_attributes
+
+    @api.model
+    def _without_secret(self, body, placeholder, notice):
+        """The mail body with ``notice`` where the secret would go (a CC copy)."""
+        return str(body or "").replace(placeholder, str(escape(notice)))
 
     @api.model
     def _post_notes(self, partners, expires_at, kind="password", run=None, granted=()):

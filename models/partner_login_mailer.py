@@ -17,7 +17,6 @@ from markupsafe import escape
 
 from odoo import api, models, tools
 
-from .partner_login_mail import CREDENTIAL_PLACEHOLDERS
 from .res_partner import NOTE_PORTAL_ACCESS_LATER
 
 _logger = logging.getLogger(__name__)
@@ -99,7 +98,7 @@ class PartnerLoginMailer(models.AbstractModel):
                 self._close_sessions(sessions)
 
         credentials._set_sending(outcome.sent, False)
-        outcome.sent._count_website_invites(by_run=bool(run))
+        self.env["partner.login.access"]._delivered(outcome.sent, by_run=bool(run))
         credentials._revoke_for(partners.browse(outcome.failed) | outcome.unsent)
         self._keep_failed_mails(partners, mails, outcome.failed)
         mail._post_notes(outcome.sent, expires_at, kind, run, granted)
@@ -158,8 +157,21 @@ class PartnerLoginMailer(models.AbstractModel):
                     # a slow server may not hold the step past its deadline
                     sock.settimeout(max(deadline - time.monotonic(), 1.0))
                 body = self.env["partner.login.mail"]._fill_secret(
-                    values["body_html"], kind, secrets_by_partner[partner.id]
+                    values["body_html"],
+                    kind,
+                    values["placeholder"],
+                    secrets_by_partner[partner.id],
                 )
+                if body is None:
+                    outcome.failed[partner.id] = (
+                        "mail_email_invalid",
+                        self.env._(
+                            "The mail was not sent: its template must hold the "
+                            "password once in its text, or the link once as the "
+                            "address of a link (not in an image or a second link)."
+                        ),
+                    )
+                    continue
                 try:
                     message = self._build(
                         sender,
@@ -215,9 +227,9 @@ class PartnerLoginMailer(models.AbstractModel):
         password or link was: a secret goes to its owner only (a template is
         editable by more people than may read passwords)."""
         notice = self.env._("[sent to %(contact)s only]", contact=partner.name)
-        body = values["body_html"]
-        for placeholder in CREDENTIAL_PLACEHOLDERS.values():
-            body = body.replace(placeholder, str(escape(notice)))
+        body = self.env["partner.login.mail"]._without_secret(
+            values["body_html"], values["placeholder"], notice
+        )
         copy_to = tools.mail.email_split_and_format_normalize(values["email_cc"])
         try:
             sender.send_email(

@@ -121,21 +121,35 @@ class PartnerLoginUsername(models.AbstractModel):
     @api.model
     def _check_login_without_username(self, partners):
         """Without a username, a contact's portal user logs in with the email: it
-        needs one, and nobody else may have it as login."""
+        needs one that is its own, no other user's login and no other login-enabled
+        contact's address (the login would take it from them)."""
         # sudo: portal users and logins are checked whatever the writer may read
         users = self.env["res.users"].sudo().with_context(active_test=False)
+        contacts = self.env["res.partner"].sudo()
         for partner in partners.sudo().filtered("website_user_id"):
             email = partner.email_normalized
-            taken = email and users.search_count(
-                [("login", "=", email), ("id", "!=", partner.website_user_id.id)],
-                limit=1,
+            taken = email and (
+                users.search_count(
+                    [("login", "=", email), ("id", "!=", partner.website_user_id.id)],
+                    limit=1,
+                )
+                or contacts.search_count(
+                    [
+                        ("email_normalized", "=", email),
+                        ("id", "!=", partner.id),
+                        "|",
+                        ("allow_login", "=", True),
+                        ("user_ids.share", "=", True),
+                    ],
+                    limit=1,
+                )
             )
             if not email or taken:
                 raise ValidationError(
                     self.env._(
                         "%(contact)s: without a username its portal user would have "
                         "no login of its own: keep the username, or give the contact "
-                        "an email no other user logs in with.",
+                        "an email no other user or contact logs in with.",
                         contact=partner.display_name,
                     )
                 )

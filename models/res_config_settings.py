@@ -60,10 +60,20 @@ class ResConfigSettings(models.TransientModel):
         config_parameter=parameter_key("lockout_failures"),
         default=DEFAULTS["lockout_failures"],
     )
-    website_lockout_window_minutes = fields.Integer(
-        string="Counted within (minutes)",
-        config_parameter=parameter_key("lockout_window_minutes"),
-        default=DEFAULTS["lockout_window_minutes"],
+    website_lockout_hard_failures = fields.Integer(
+        string="Failed logins before a lockout until reset",
+        config_parameter=parameter_key("lockout_hard_failures"),
+        default=DEFAULTS["lockout_hard_failures"],
+        help="After this many failures in a row, the account stays locked until its "
+        "owner resets the password or a manager unlocks it (at most 100).",
+    )
+    website_ip_cooldown_failures = fields.Integer(
+        string="Failed logins from one address before a pause",
+        config_parameter=parameter_key("ip_cooldown_failures"),
+        default=DEFAULTS["ip_cooldown_failures"],
+        help="Odoo's own brake: after this many failed logins from one IP address, "
+        "every login from there waits a minute (Odoo's base.login_cooldown_duration). "
+        "Replaces Odoo's base.login_cooldown_after.",
     )
     website_invite_eligible_count = fields.Integer(
         string="Contacts eligible for the bulk invite",

@@ -5,16 +5,20 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from .website_login_settings import MANAGER_GROUP
+from .partner_login_access import ACCESS_STATES
+from .website_login_settings import MANAGER_GROUP, decides_logins
 
 # Fields only a Website Login manager may change.
 MANAGED_FIELDS = {"website_enabled", "username", "allow_login"}
-# Fields only this addon's code writes (in sudo), whatever the caller's rights, with
-# the values a new contact may carry (res.users creates its partner with them).
+# Fields only this addon's code writes (in sudo, partner_login_access.py), whatever
+# the caller's rights, with the values a new contact may carry (res.users creates
+# its partner with them).
 SYSTEM_FIELD_DEFAULTS = {
     "website_access_state": "none",
     "website_password_expires": False,
     "website_invite_count": 0,
+    "website_email_held": False,
+    "website_login_email": False,
 }
 SYSTEM_FIELDS = set(SYSTEM_FIELD_DEFAULTS)
 # Context key: Allow Login is being written to follow the portal user (set by
@@ -23,14 +27,6 @@ SYNCING_PORTAL_ACCESS = "website_login_syncing_portal_access"
 # Context key: the caller writes Odoo's "Portal Access Granted" into its own note
 # (one chatter message per contact instead of two).
 NOTE_PORTAL_ACCESS_LATER = "website_login_note_portal_access_later"
-
-ACCESS_STATES = [
-    ("none", "No access"),
-    ("invited", "Invited"),
-    ("expired", "Invite expired"),
-    ("unanswered", "Invites unanswered"),
-    ("active", "Active"),
-]
 
 
 class ResPartner(models.Model):
@@ -82,6 +78,23 @@ class ResPartner(models.Model):
         groups="base.group_user",
         help="Bulk invites sent since the contact last had access or a manager "
         "invited it by hand.",
+    )
+    website_email_held = fields.Boolean(
+        string="New Email Awaits a Manager",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="Somebody who is not a Website Login manager changed the email: no "
+        "login mail goes to the new address until a manager sends one.",
+    )
+    website_login_email = fields.Char(
+        string="Login Email",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="The address the contact's latest login mail went to: the contact logs "
+        "in with it even where another contact claims the same address.",
+        index="btree_not_null",
     )
     website_user_id = fields.Many2one(
         "res.users",
@@ -156,10 +169,12 @@ class ResPartner(models.Model):
     @api.model
     def _add_website_defaults(self, vals_list):
         """Put the defaults of the website fields (``default_*`` context keys, user
-        defaults) into ``vals_list``: Odoo adds them only after ``create`` has run
-        its checks, so they would otherwise land unchecked."""
-        fields_missing = (MANAGED_FIELDS | SYSTEM_FIELDS) - set().union(*vals_list)
-        defaults = self.default_get(list(fields_missing)) if fields_missing else {}
+        defaults) into each of ``vals_list`` that lacks them: Odoo adds them only
+        after ``create`` has run its checks, so they would otherwise land
+        unchecked."""
+        names = MANAGED_FIELDS | SYSTEM_FIELDS
+        missing = set().union(*(names - vals.keys() for vals in vals_list))
+        defaults = self.default_get(list(missing)) if missing else {}
         for vals in vals_list:
             for name, value in defaults.items():
                 vals.setdefault(name, value)
@@ -231,7 +246,12 @@ class ResPartner(models.Model):
             joining = self.filtered(lambda partner: not partner.website_enabled)
         self._check_website_login_write_access([vals])
         usernames._check_change(self, vals)
+        old_emails = {}
+        if "email" in vals:
+            old_emails = {p.id: (p.email, p.email_normalized) for p in self}
         result = super().write(vals)
+        if old_emails:
+            self._website_email_changed(old_emails)
         if "allow_login" in vals and not vals["allow_login"]:
             # a company's Allow Login off keeps all its contacts out, for good
             if companies := self.filtered("is_company"):
@@ -250,8 +270,9 @@ class ResPartner(models.Model):
             # no login means no portal access, as Odoo's portal wizard shows it (a
             # company's contacts were switched off above, each with its own user)
             self.sudo().website_user_id._revoke_portal_access()
-        elif vals.get("allow_login") and not syncing:
+        elif vals.get("allow_login") and not syncing and decides_logins(self.env):
             # a manager let the contacts in: their portal users get access back
+            # (whatever else turns the flag on, a sign-up say, restores nobody)
             self.sudo().website_user_id._restore_portal_access()
         if "active" in vals and not vals["active"]:
             # the portal users of these contacts, and of these companies' contacts
@@ -273,6 +294,24 @@ class ResPartner(models.Model):
                     partner.website_user_id.login = login
         return result
 
+    def _website_email_changed(self, old_emails):
+        """A new address holds back login mails unless a Website Login manager, or
+        the contact itself, changed it (partner_login_access.py).
+
+        :param old_emails: {partner id: (email, normalized email) before the write}
+        """
+        changed = self.filtered(
+            lambda partner: partner.email_normalized != old_emails[partner.id][1]
+        )
+        access = self.env["partner.login.access"]
+        if decides_logins(self.env):
+            access._email_cleared_for_invites(changed)
+        else:
+            access._email_changed(
+                changed - self.env.user.partner_id,
+                {partner_id: emails[0] for partner_id, emails in old_emails.items()},
+            )
+
     def _website_default_login(self):
         self.ensure_one()
         return (self.username or self.email_normalized or "").lower()
@@ -285,35 +324,26 @@ class ResPartner(models.Model):
             self.company_id or self.commercial_partner_id.company_id or self.env.company
         )
 
-    def _set_website_access_state(self, state):
-        values = {"website_access_state": state}
-        if state in ("none", "active"):
-            # access had or taken away: a later invite starts the count again
-            values.update(website_password_expires=False, website_invite_count=0)
-        self.sudo().write(values)  # SYSTEM_FIELDS
-
-    def _count_website_invites(self, by_run):
-        """An invite went out: a run's counts towards the unanswered ones, a
-        manager's by hand starts the count again."""
-        if self:
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE res_partner SET website_invite_count = %s WHERE id IN %s",
-                    SQL("COALESCE(website_invite_count, 0) + 1") if by_run else 0,
-                    tuple(self.ids),
-                )
-            )
-            self.invalidate_recordset(["website_invite_count"])
-
     @api.model
     def _get_partner_from_token(self, token):
         """auth_signup's token check; a set-password link of this addon must also be
-        the contact's latest, unexpired, and its contact still allowed to log in."""
+        the contact's latest, unexpired, and its contact still allowed to log in; any
+        token needs a contact that may log in."""
         partner = super()._get_partner_from_token(token)
         credentials = self.env["partner.login.credential"]
         if partner and not credentials._link_still_valid(partner, token):
             return None
+        if partner and not partner.sudo()._website_may_use_signup_token():
+            return None
         return partner
+
+    def _website_may_use_signup_token(self):
+        """Odoo's signup and reset tokens make or open a login for the contact: only
+        for a contact a Website Login manager let in (Allow Login), or one of Odoo's
+        internal users. Any employee may get such a token for a contact without a
+        user (free sign-up's ``signup_get_auth_param``): that alone lets nobody in."""
+        self.ensure_one()
+        return self.allow_login or any(not user.share for user in self.user_ids)
 
     def action_random_password_mail(self):
         """The "Random Password Mail" button and Action menu entry."""
@@ -355,7 +385,14 @@ class ResPartner(models.Model):
             self.env._("Website login unlocked by %(user)s.", user=self.env.user.name)
         )
         self._message_log_batch(dict.fromkeys(self.ids, note))
-        return True
+        return self._website_notification(
+            self.env._("Unlock Login"),
+            self.env._(
+                "%(contacts)s can log in again now.",
+                contacts=", ".join(self.mapped("display_name")),
+            ),
+            "success",
+        )
 
     def action_fill_username_from_reference(self):
         """Action menu: the selected contacts without a username get their

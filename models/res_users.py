@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+from datetime import datetime, timedelta
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessDenied, UserError
@@ -8,7 +9,7 @@ from odoo.tools import SQL
 
 from .login_attempt import LoginAttempt, usable_password
 from .res_partner import NOTE_PORTAL_ACCESS_LATER, SYNCING_PORTAL_ACCESS
-from .website_login_settings import MANAGER_GROUP
+from .website_login_settings import MANAGER_GROUP, website_setting
 
 _logger = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ class ResUsers(models.Model):
             # /web/login drops an empty login field, and Odoo would fail on it with
             # a KeyError (a server error): refuse it like an unknown login instead
             credential = {**credential, "login": ""}
-        with LoginAttempt.tracked(cls.pool, credential):
+        with LoginAttempt.tracked(cls.pool, credential) as attempt:
+            attempt.count_first(cls.pool, bool(user_agent_env.get("interactive")))
             return super()._login(db, credential, user_agent_env)
 
     @classmethod
@@ -54,6 +56,22 @@ class ResUsers(models.Model):
         # its failures count towards the account's lockout
         with LoginAttempt.tracked(cls.pool, {}, equal_time=False):
             return super().check(db, uid, passwd)
+
+    def _on_login_cooldown(self, failures, previous):
+        """Odoo's per-address cooldown with the addon's threshold
+        (``ip_cooldown_failures``, replacing ``base.login_cooldown_after``): above
+        the account's own lockout, so that one contact's mistakes do not stop a
+        whole office behind one address."""
+        threshold = website_setting(self.env, "ip_cooldown_failures")
+        if not threshold:
+            return False
+        # sudo: Odoo's own setting, as Odoo reads it
+        delay = self.env["ir.config_parameter"].sudo().get_param(
+            "base.login_cooldown_duration", 60
+        )
+        return failures >= threshold and datetime.now() - previous < timedelta(
+            seconds=int(delay)
+        )
 
     @api.model
     def _get_login_domain(self, login):
@@ -71,12 +89,12 @@ class ResUsers(models.Model):
     def _check_credentials(self, credential, env):
         attempt = LoginAttempt.current()
         by_password = credential.get("type") == "password"
-        counted = attempt is not None and by_password and self.env.user.share
-        lockout = self.env["res.users.login.lockout"].sudo()  # nobody reads it
-        if counted:
-            attempt.account = self.env.user.id
-            if lockout._locked_until(attempt.account):
-                # refused like a wrong password, in its time: the decoy hash
+        if attempt is not None and by_password and self.env.user.share:
+            if not attempt.counted:  # RPC by user id (check), not a login
+                attempt.count_later(self.env, self.env.user)
+            if attempt.refused and attempt.account == self.env.user.id:
+                # locked: refused like a wrong password, in its time (the decoy
+                # hash), whatever the password
                 attempt.spend_hash_time(
                     self._crypt_context(), credential.get("password")
                 )
@@ -109,8 +127,6 @@ class ResUsers(models.Model):
                 "mfa": "default",
             }
         self.env.user._check_website_login_allowed()
-        if counted:
-            lockout._forget([self.env.user.id])  # a success starts the count afresh
         return auth_info
 
     def _website_has_own_password(self):
@@ -156,7 +172,10 @@ class ResUsers(models.Model):
             self.env["partner.login.credential"].sudo().search(
                 [("user_id", "in", portal_users.ids)]
             ).unlink()
-            portal_users.partner_id._set_website_access_state("active")
+            # a password set (a completed reset) opens a locked account: whoever
+            # locked it by guessing cannot keep its owner out
+            self.env["res.users.login.lockout"].sudo()._forget(portal_users.ids)
+            self.env["partner.login.access"]._active(portal_users.partner_id)
         return result
 
     def _has_portal_access(self):
@@ -193,12 +212,12 @@ class ResUsers(models.Model):
         works any more, the contact shows "No access"."""
         self._end_website_sessions()
         self.env["partner.login.credential"]._revoke_for(self.partner_id)
-        self.partner_id._set_website_access_state("none")
+        self.env["partner.login.access"]._ended(self.partner_id)
 
     def _website_access_restored(self):
         """A contact with a password of its own is "Active" again."""
-        for user in self.filtered(lambda user: user._website_has_own_password()):
-            user.partner_id._set_website_access_state("active")
+        own = self.filtered(lambda user: user._website_has_own_password())
+        self.env["partner.login.access"]._active(own.partner_id)
 
     def _restore_portal_access(self):
         """Portal access given back in full (active, portal group instead of public),
@@ -385,10 +404,16 @@ class ResUsers(models.Model):
 
     @api.model
     def _signup_create_user(self, values):
+        # With a partner_id, the sign-up is for an existing contact (a signup
+        # token): whether it may log in stays a manager's decision, and a contact
+        # kept out never gets this far (res.partner._get_partner_from_token).
+        signing_up_new_contact = "partner_id" not in values
         user = super()._signup_create_user(values)
-        # sudo: the visitor signing up has no rights on contacts. Not Website Enabled:
-        # the contact chose a password, the bulk invite has nothing to send it.
-        user.partner_id.sudo().write({"allow_login": True})
+        if signing_up_new_contact:
+            # sudo: the visitor signing up has no rights on contacts. Not Website
+            # Enabled: the contact chose a password, the bulk invite has nothing to
+            # send it.
+            user.partner_id.sudo().write({"allow_login": True})
         return user
 
     @api.constrains("login")

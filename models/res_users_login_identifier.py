@@ -11,8 +11,9 @@ class ResUsersLoginIdentifier(models.AbstractModel):
     case and with surrounding spaces. A new identifier is one more lookup here.
 
     res.users._get_login_domain asks only after Odoo's own exact login found nobody,
-    so internal users log in as ever. An email or a Reference held by more than one
-    login-enabled contact means nobody by it.
+    so internal users log in as ever. An email names the contact its login mail went
+    to, else the one login-enabled contact that has it; a Reference held by more
+    than one login-enabled contact means nobody by it.
     """
 
     _name = "res.users.login.identifier"
@@ -45,19 +46,29 @@ class ResUsersLoginIdentifier(models.AbstractModel):
 
     @api.model
     def _by_email(self, email):
-        # an internal user with the same email makes it ambiguous too
+        """The one portal user an address names: the contact whose login mail went
+        to it (website_login_email) before any contact that merely has it as its
+        email, so that nobody blocks or takes a customer's email login by writing
+        the customer's address on his own contact (/my/account, a sign-up). An
+        internal user with the address makes it nobody's."""
         self.env.cr.execute(
             SQL(
-                """SELECT u.id, u.share FROM res_users u
+                """SELECT u.id, u.share, p.website_login_email = %(email)s
+                     FROM res_users u
                      JOIN res_partner p ON p.id = u.partner_id
-                    WHERE p.email_normalized = %s AND u.active
-                      AND (NOT u.share OR p.allow_login)
-                    LIMIT 2""",
-                email,
+                    WHERE (p.email_normalized = %(email)s
+                           OR p.website_login_email = %(email)s)
+                      AND u.active AND (NOT u.share OR p.allow_login)
+                    LIMIT 20""",
+                email=email,
             )
         )
         rows = self.env.cr.fetchall()
-        return rows[0][0] if len(rows) == 1 and rows[0][1] else False
+        if not all(share for _id, share, _proven in rows):
+            return False
+        proven = [user_id for user_id, _share, owner in rows if owner]
+        candidates = proven or [user_id for user_id, _share, _owner in rows]
+        return candidates[0] if len(candidates) == 1 else False
 
     @api.model
     def _by_reference(self, typed):

@@ -3,11 +3,19 @@
 
 Odoo's own brake, the login cooldown, counts failures per IP address in each server
 process's memory: several workers, several servers or an attacker with several
-addresses get around it. Here the failures of one portal account are counted in
-the database, which every worker and server shares: after ``lockout_failures``
-failures within ``lockout_window_minutes``, the account refuses every password for
-``lockout_minutes``, doubled at each further failure up to ``lockout_max_minutes``
-(website_login_settings.py). A success, or a manager's Unlock, resets it.
+addresses get around it. Here the consecutive failures of one portal account are
+counted in the database, which every worker and server shares, until a success:
+after ``lockout_failures`` of them the account refuses every password for
+``lockout_minutes``, doubled at each further failure up to ``lockout_max_minutes``;
+after ``lockout_hard_failures`` (NIST SP 800-63B's bound of 100) it stays locked
+until a password reset or a manager's Unlock (website_login_settings.py).
+
+Each attempt is counted before its password is checked, atomically: simultaneous
+guesses cannot all be checked, and a guess during a lock is refused without being
+counted, so it neither extends the lock nor takes a count. Each account has one
+counter per way in (``scope``): the login page ("login"), each browser the owner
+logged in from before ("device:...", login_attempt.py) and RPC by user id ("rpc"),
+so that nobody locks the owner out of the browser it uses by guessing elsewhere.
 """
 
 from datetime import timedelta
@@ -17,29 +25,106 @@ from odoo.tools import SQL
 
 from .website_login_settings import website_setting
 
+SCOPE_LOGIN = "login"
+SCOPE_RPC = "rpc"
+DEVICE_SCOPE_PREFIX = "device:"
+# "until reset": the lock of an account past the hard bound
+FOREVER = timedelta(days=365 * 100)
+
 
 class ResUsersLoginLockout(models.Model):
     _name = "res.users.login.lockout"
     _description = "Failed portal logins of one account"
 
     user_id = fields.Many2one("res.users", required=True, ondelete="cascade")
+    scope = fields.Char(required=True, default=SCOPE_LOGIN)
     failures = fields.Integer(required=True, default=0)
     last_failure_at = fields.Datetime(required=True)
     locked_until = fields.Datetime()
 
     _sql_constraints = [
-        ("user_uniq", "unique(user_id)", "One lockout record per user."),
+        (
+            "user_scope_uniq",
+            "unique(user_id, scope)",
+            "One lockout record per user and way in.",
+        ),
     ]
 
     @api.model
-    def _locked_until(self, user_id):
-        """When the account's lockout ends, if it is locked now (read afresh: another
+    def _lock_duration(self, failures):
+        """How long ``failures`` consecutive failures lock the account, or None."""
+        threshold = website_setting(self.env, "lockout_failures")
+        if failures < threshold:
+            return None
+        if failures >= website_setting(self.env, "lockout_hard_failures"):
+            return FOREVER
+        minutes = min(
+            website_setting(self.env, "lockout_minutes")
+            * 2 ** min(failures - threshold, 20),
+            website_setting(self.env, "lockout_max_minutes"),
+        )
+        return timedelta(minutes=minutes)
+
+    @api.model
+    def _count_attempt(self, user_id, scope):
+        """Count one more attempt on the account's ``scope`` before its password is
+        checked, and lock it once there are enough: the attempt that reaches the
+        threshold locks it for everyone else at once, and is itself still checked
+        (a success unlocks). Run in a transaction of its own.
+
+        :returns: whether the attempt may check its password (False: locked)
+        """
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO res_users_login_lockout AS lock
+                       (user_id, scope, failures, last_failure_at,
+                        create_date, write_date)
+                   VALUES (%(user)s, %(scope)s, 1, %(now)s, %(now)s, %(now)s)
+                   ON CONFLICT (user_id, scope) DO UPDATE SET
+                       failures = lock.failures + 1,
+                       last_failure_at = %(now)s, write_date = %(now)s
+                    WHERE lock.locked_until IS NULL OR lock.locked_until <= %(now)s
+                   RETURNING failures""",
+                user=user_id,
+                scope=scope,
+                now=now,
+            )
+        )
+        row = self.env.cr.fetchone()
+        if not row:
+            return False  # locked: not counted, and the lock is not extended
+        duration = self._lock_duration(row[0])
+        if duration:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE res_users_login_lockout SET locked_until = %s "
+                    "WHERE user_id = %s AND scope = %s",
+                    now + duration,
+                    user_id,
+                    scope,
+                )
+            )
+        return True
+
+    @api.model
+    def _count_failure(self, user_id, scope):
+        """One more failure, counted after its check (RPC by user id, whose checks
+        Odoo caches): locks the scope once there are enough."""
+        if self._locked_until(user_id, scope):
+            return
+        self._count_attempt(user_id, scope)
+
+    @api.model
+    def _locked_until(self, user_id, scope):
+        """When the scope's lockout ends, if it is locked now (read afresh: another
         server may have locked it a moment ago)."""
         self.env.cr.execute(
             SQL(
                 "SELECT locked_until FROM res_users_login_lockout "
-                "WHERE user_id = %s AND locked_until > %s",
+                "WHERE user_id = %s AND scope = %s AND locked_until > %s",
                 user_id,
+                scope,
                 fields.Datetime.now(),
             )
         )
@@ -48,56 +133,34 @@ class ResUsersLoginLockout(models.Model):
 
     @api.model
     def _locked_until_by_user(self, user_ids):
-        """{user id: end of its lockout} of the accounts of ``user_ids`` locked now."""
+        """{user id: end of its lockout} of the accounts of ``user_ids`` whose login
+        page is locked now (what the contact meets, shown on the contact)."""
         self.invalidate_model()  # written in SQL by logins of other transactions
         locks = self.search(
-            [("user_id", "in", user_ids), ("locked_until", ">", fields.Datetime.now())]
+            [
+                ("user_id", "in", user_ids),
+                ("scope", "=", SCOPE_LOGIN),
+                ("locked_until", ">", fields.Datetime.now()),
+            ]
         )
         return {lock.user_id.id: lock.locked_until for lock in locks}
 
     @api.model
-    def _record_failure(self, user_id):
-        """One more failed login on the account; locks it once there are enough.
-        Atomic: two servers counting at once both count."""
-        now = fields.Datetime.now()
-        window = timedelta(minutes=website_setting(self.env, "lockout_window_minutes"))
+    def _succeeded(self, user_id, scope):
+        """A right password on the scope: its count starts afresh (the others keep
+        theirs: the owner's success in its own browser leaves a guesser locked)."""
         self.env.cr.execute(
             SQL(
-                """INSERT INTO res_users_login_lockout
-                       (user_id, failures, last_failure_at, create_date, write_date)
-                   VALUES (%(user)s, 1, %(now)s, %(now)s, %(now)s)
-                   ON CONFLICT (user_id) DO UPDATE SET
-                       failures = CASE
-                           WHEN res_users_login_lockout.last_failure_at < %(start)s
-                           THEN 1 ELSE res_users_login_lockout.failures + 1 END,
-                       last_failure_at = %(now)s, write_date = %(now)s
-                   RETURNING failures""",
-                user=user_id,
-                now=now,
-                start=now - window,
+                "DELETE FROM res_users_login_lockout WHERE user_id = %s AND scope = %s",
+                user_id,
+                scope,
             )
         )
-        failures = self.env.cr.fetchone()[0]
-        threshold = website_setting(self.env, "lockout_failures")
-        if failures >= threshold:
-            minutes = min(
-                website_setting(self.env, "lockout_minutes")
-                * 2 ** min(failures - threshold, 20),
-                website_setting(self.env, "lockout_max_minutes"),
-            )
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE res_users_login_lockout SET locked_until = %s "
-                    "WHERE user_id = %s",
-                    now + timedelta(minutes=minutes),
-                    user_id,
-                )
-            )
-        return failures
 
     @api.model
     def _forget(self, user_ids):
-        """The accounts start afresh: after a successful login, or an Unlock."""
+        """Every count of the accounts starts afresh: a password set (a completed
+        reset), or a manager's Unlock."""
         if user_ids:
             self.env.cr.execute(
                 SQL(

@@ -6,6 +6,8 @@ with ``website_setting(env, name)``, which falls back to the default on a missin
 or malformed value, so a typo in a system parameter never breaks a login or a run.
 """
 
+import math
+
 PARAMETER_PREFIX = "partner_website_login."
 # The group that may give, mail and take back website logins (security/).
 MANAGER_GROUP = "partner_website_login.group_website_login_manager"
@@ -26,12 +28,18 @@ DEFAULTS = {
     "invite_attempts": 3,
     # a contact may log in with its Reference (the contact number)
     "login_by_reference": True,
-    # per-account lockout: this many failed logins within the window lock it...
+    # per-account lockout: this many failed logins in a row lock it...
     "lockout_failures": 10,
-    "lockout_window_minutes": 15,
-    # ...for this long, doubled at each further failure, up to the maximum
+    # ...for this long, doubled at each further failure, up to the maximum...
     "lockout_minutes": 1,
     "lockout_max_minutes": 60,
+    # ...and this many lock it until a password reset or a manager's Unlock
+    # (NIST SP 800-63B 5.2.2: no more than 100 consecutive failures)
+    "lockout_hard_failures": 100,
+    # Odoo's per-address cooldown: failed logins from one IP address before every
+    # login from there pauses a minute (Odoo's own default of 5 would stop a whole
+    # office behind one address before the account's own lockout)
+    "ip_cooldown_failures": 50,
 }
 
 # the lowest value each number may take (a 0 would switch the feature off by mistake)
@@ -41,11 +49,29 @@ MINIMUMS = {
     "invite_step_seconds": 0.001,
     "invite_attempts": 1,
     "lockout_failures": 1,
-    "lockout_window_minutes": 1,
     "lockout_minutes": 1,
     "lockout_max_minutes": 1,
+    "lockout_hard_failures": 1,
+    "ip_cooldown_failures": 0,
+}
+# the highest value each number may take (beyond, dates and timers overflow)
+MAXIMUMS = {
+    "temp_password_hours": 24 * 365,
+    "invite_batch_size": 10_000,
+    "invite_step_seconds": 60.0,
+    "invite_attempts": 1_000,
+    "lockout_failures": 1_000,
+    "lockout_minutes": 24 * 60,
+    "lockout_max_minutes": 24 * 60,
+    "lockout_hard_failures": 100,
 }
 CHOICES = {"credential_mode": ("password", "link")}
+
+
+def decides_logins(env):
+    """Whether the user behind ``env``, in sudo or not, may decide who logs in: a
+    Website Login manager, or the superuser (the scheduler, an install)."""
+    return env.user._is_superuser() or env.user.has_group(MANAGER_GROUP)
 
 
 def parameter_key(name):
@@ -59,19 +85,18 @@ def website_setting(env, name):
     raw = env["ir.config_parameter"].sudo().get_param(parameter_key(name))
     if raw in (None, False, ""):
         return default
-    try:
-        if isinstance(default, bool):
-            return str(raw).strip().lower() not in ("0", "false", "no", "off")
-        if isinstance(default, int):
-            value = int(float(raw))
-        elif isinstance(default, float):
-            value = float(raw)
-        else:
-            value = str(raw)
-    except ValueError:
-        return default
+    if isinstance(default, bool):
+        return str(raw).strip().lower() not in ("0", "false", "no", "off")
+    if isinstance(default, int | float):
+        try:
+            number = float(raw)
+        except ValueError:
+            return default
+        if not math.isfinite(number):  # "inf", "nan": a typo, not a setting
+            return default
+        value = int(number) if isinstance(default, int) else number
+        return min(max(value, MINIMUMS.get(name, value)), MAXIMUMS.get(name, value))
+    value = str(raw)
     if name in CHOICES and value not in CHOICES[name]:
         return default
-    if name in MINIMUMS:
-        value = max(value, MINIMUMS[name])
     return value

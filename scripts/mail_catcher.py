@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 # The mail's own HTML is shown in a sandboxed frame: no script, no form, no request
 # to anywhere (images included), so a caught mail cannot act on this page.
@@ -41,6 +42,30 @@ dd { margin: 0; }
 iframe { width: calc(100% - 2em); height: 70vh; margin: 0 1em; border: 1px solid #ddd; }
 pre { margin: 1em; white-space: pre-wrap; }
 """
+
+
+# A web page may make the browser send HTTP to this SMTP port (ports above 1024 are
+# not blocked by browsers), with SMTP commands hidden in its body: the connection
+# ends at the first HTTP command, as Postfix's smtpd_forbidden_commands does.
+HTTP_COMMANDS = ("GET", "POST", "PUT", "HEAD", "OPTIONS", "CONNECT", "DELETE", "PATCH")
+
+
+class GuardedSMTP(SMTP):
+    pass
+
+
+for _command in HTTP_COMMANDS:
+
+    async def _refuse_http(self, arg, _command=_command):
+        await self.push("421 4.7.0 HTTP is not SMTP: closing")
+        self.transport.close()
+
+    setattr(GuardedSMTP, f"smtp_{_command}", _refuse_http)
+
+
+class CatcherController(Controller):
+    def factory(self):
+        return GuardedSMTP(self.handler, **self.SMTP_kwargs)
 
 
 def read_mail(path):
@@ -105,7 +130,9 @@ def mail_view(path):
         for name in ("From", "To", "Cc", "Reply-To", "Date", "Subject")
         if message[name]
     )
-    attachments = [part.get_filename() for part in message.iter_attachments()]
+    attachments = [
+        part.get_filename() or "(no name)" for part in message.iter_attachments()
+    ]
     if attachments:
         headers += "<dt>Attachments</dt><dd>" + html.escape(", ".join(attachments))
         headers += "</dd>"
@@ -120,9 +147,16 @@ def mail_view(path):
     return page(title, back + f"<dl>{headers}</dl>" + shown)
 
 
-def make_web_handler(folder):
+def make_web_handler(folder, port):
+    allowed_hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
+
     class MailPages(BaseHTTPRequestHandler):
         def do_GET(self):
+            # the page holds working passwords: only for this machine's browser,
+            # not for a web page that renames itself to 127.0.0.1 (DNS rebinding)
+            if self.headers.get("Host") not in allowed_hosts:
+                self.send_error(HTTPStatus.MISDIRECTED_REQUEST)
+                return
             if self.path == "/":
                 self.answer(mail_list(folder))
                 return
@@ -157,9 +191,11 @@ def main():
     args = parser.parse_args()
     folder = Path(args.dir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    controller = Controller(SavingHandler(folder), hostname="127.0.0.1", port=args.port)
+    controller = CatcherController(
+        SavingHandler(folder), hostname="127.0.0.1", port=args.port
+    )
     controller.start()
-    web = ThreadingHTTPServer(("127.0.0.1", args.web_port), make_web_handler(folder))
+    web = ThreadingHTTPServer(("127.0.0.1", args.web_port), make_web_handler(folder, args.web_port))
     threading.Thread(target=web.serve_forever, daemon=True).start()
     print(
         f"mail catcher: SMTP on 127.0.0.1:{args.port}, mails on "

@@ -22,6 +22,8 @@ from odoo.addons.base.models import ir_mail_server
 from odoo.addons.base.models.res_users import Users
 
 MANAGER_GROUP = "partner_website_login.group_website_login_manager"
+# what /web/login answers to every refusal (controllers/main.py)
+REFUSAL = "Wrong login or password, or too many attempts: try again later."
 PASSWORD_IN_MAIL = re.compile(r"Temporary password:\s*<strong>([^<]+)</strong>")
 
 
@@ -132,7 +134,7 @@ def password_from(message):
 # Odoo's tests hash passwords with a cheap crypt context; timing needs the real one
 REAL_CRYPT_CONTEXT = Users._crypt_context
 # samples per case of a timing comparison, taken interleaved
-TIMING_SAMPLES = 5
+TIMING_SAMPLES = 20
 
 
 class WebsiteLoginCase:

@@ -10,7 +10,7 @@ from odoo.exceptions import AccessDenied, UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import email_normalize
 
-from .common import WebsiteLoginCase
+from .common import REFUSAL, WebsiteLoginCase
 
 JANE_PASSWORD = "Jane-Own-Password-1"
 JOHN_PASSWORD = "John-Own-Password-2"
@@ -125,7 +125,7 @@ class TestBadInput(WebsiteLoginCase, HttpCase):
             self.assertEqual(self.means(login), self.jane, f"logged in with {login!r}")
         else:
             self.assertEqual(response.status_code, 200, login)
-            self.assertIn("Wrong login/password", response.text)
+            self.assertIn(REFUSAL, response.text)
 
     @EXAMPLES
     @given(username=st.one_of(any_login, st.from_regex(USERNAME_RULE, fullmatch=True)))

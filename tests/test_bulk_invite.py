@@ -250,7 +250,13 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         batch = mail._values(partners, template, "password", expiry)  # compiled once
         for partner in partners:
             alone = mail._values(partner, template, "password", expiry)[partner.id]
-            self.assertEqual(batch[partner.id], alone)
+            # each rendering has a placeholder of its own (partner_login_mail.py)
+            in_batch = dict(batch[partner.id])
+            in_batch["body_html"] = in_batch["body_html"].replace(
+                in_batch.pop("placeholder"), alone["placeholder"]
+            )
+            in_batch["placeholder"] = alone["placeholder"]
+            self.assertEqual(in_batch, alone)
             self.assertIn(partner.name, batch[partner.id]["body_html"])
             self.assertIn(partner.username, batch[partner.id]["body_html"])
 

@@ -43,8 +43,9 @@ class TestLinkMode(BulkInviteMixin, HttpCase):
             .with_user(self.manager)
             .browse(action["res_id"])
         )
-        self.assertIn('href="https://set-password-link.invalid"', window.body)
-        self.assertNotIn("[[temporary-password]]", window.body)
+        self.assertRegex(window.placeholder, r"^https://set-password-\w{16}\.invalid$")
+        self.assertIn(f'href="{window.placeholder}"', window.body)
+        self.assertNotIn("[[temporary-password", window.body)
         with smtp_server(self.env) as smtp:
             window.action_send()
         [message] = smtp.messages

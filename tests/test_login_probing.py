@@ -8,7 +8,7 @@ import statistics
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from .common import TIMING_SAMPLES, WebsiteLoginCase, smtp_server
+from .common import REFUSAL, TIMING_SAMPLES, WebsiteLoginCase, smtp_server
 
 PASSWORD = "Own-Password-42!"
 
@@ -47,7 +47,7 @@ class TestLoginProbing(WebsiteLoginCase, HttpCase):
     @mute_logger("odoo.http", "odoo.addons.base.models.res_users")
     def test_odd_passwords_count_towards_the_cooldown(self):
         self.forget_login_failures()
-        self.env["ir.config_parameter"].set_param("base.login_cooldown_after", 5)
+        self.env["ir.config_parameter"].set_param("partner_website_login.ip_cooldown_failures", 5)
         for password in (123, [], {}, "", "x" * 5000):
             self.authenticate_json("jane.doe", password)
         # Odoo's cooldown: after 5 failures from one address, refused at once
@@ -61,7 +61,7 @@ class TestLoginProbing(WebsiteLoginCase, HttpCase):
         with mute_logger("odoo.addons.base.models.res_users"):
             response = self.post_login("jane.doe", "x" * 5000)
         self.assertEqual(response.status_code, 200)
-        self.assertIn("Wrong login/password", response.text)
+        self.assertIn(REFUSAL, response.text)
 
     # --------------------------------------------------------- reset password
 

@@ -111,6 +111,6 @@ class TestMultiCompany(BulkInviteMixin, TransactionCase):
         self.assertEqual(self.ada.website_access_state, "invited")
         self.assertEqual(self.bob.website_access_state, "none")
         scheduled = self.run_invite()  # the scheduled action: every company
-        self.assertFalse(scheduled.company_ids)
+        self.assertEqual(scheduled.company_ids, self.env["res.company"].search([]))
         self.assertEqual(scheduled.invited_count, 1)
         self.assertEqual(self.bob.website_access_state, "invited")

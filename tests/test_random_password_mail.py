@@ -46,7 +46,8 @@ class TestRandomPasswordMail(WebsiteLoginCase, HttpCase):
             self.assertIn("jane.doe@retailer.test", window.email_to)
             self.assertIn("jane.doe", window.body)  # the login to use
             self.assertIn("/web/login", window.body)
-            self.assertIn("[[temporary-password]]", window.body)
+            self.assertRegex(window.placeholder, r"^\[\[temporary-password-\w{16}\]\]$")
+            self.assertEqual(window.body.count(window.placeholder), 1)
             window.body = window.body.replace("Hello", "Dear")  # the operator edits
             with self.assertLogs("odoo", level="DEBUG") as logs:
                 window.action_send()

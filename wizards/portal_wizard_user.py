@@ -2,7 +2,7 @@
 from odoo import models
 from odoo.exceptions import AccessError
 
-from ..models.website_login_settings import MANAGER_GROUP
+from ..models.website_login_settings import MANAGER_GROUP, decides_logins
 
 
 class PortalWizardUser(models.TransientModel):
@@ -36,8 +36,21 @@ class PortalWizardUser(models.TransientModel):
         self.partner_id.sudo().filtered(lambda p: not p.allow_login).write(
             {"allow_login": True}
         )
+        # Odoo mailed its invitation: the contact shows Invited until it signs up
+        self.env["partner.login.access"]._portal_invited(self.partner_id)
         return result
 
     def action_invite_again(self):
         self._check_website_access_decision()
-        return super().action_invite_again()
+        result = super().action_invite_again()
+        self.env["partner.login.access"]._portal_invited(self.partner_id)
+        return result
+
+    def action_revoke_access(self):
+        """Ending a contact's access is a manager's decision too, as on the contact
+        form (Revoke Website Access)."""
+        if not decides_logins(self.env):
+            raise AccessError(
+                self.env._("Only Website Login managers may revoke website access.")
+            )
+        return super().action_revoke_access()

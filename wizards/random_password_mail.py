@@ -5,7 +5,6 @@ from odoo import Command, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 
 from ..models.partner_login_credential import CREDENTIAL_KINDS
-from ..models.partner_login_mail import CREDENTIAL_PLACEHOLDERS
 from ..models.website_login_settings import MANAGER_GROUP, website_setting
 
 _logger = logging.getLogger(__name__)
@@ -40,6 +39,8 @@ class RandomPasswordMail(models.TransientModel):
     email_to = fields.Char(string="To", compute="_compute_recipients")
     subject = fields.Char()
     body = fields.Html(sanitize_style=True)
+    # what stands for the secret in the body under review (partner_login_mail.py)
+    placeholder = fields.Char(readonly=True)
 
     @api.depends("line_ids.refusal", "line_ids.turns_on_login", "line_ids.email_to")
     def _compute_recipients(self):
@@ -136,6 +137,7 @@ class RandomPasswordMail(models.TransientModel):
             "email_from": values[partner.id]["email_from"],
             "subject": values[partner.id]["subject"],
             "body": values[partner.id]["body_html"],
+            "placeholder": values[partner.id]["placeholder"],
         }
 
     def _recipients(self):
@@ -159,13 +161,16 @@ class RandomPasswordMail(models.TransientModel):
     def _send_reviewed_mail(self):
         """The one mail as the operator left it, or nothing at all: a refused mail
         undoes its password."""
-        placeholder = CREDENTIAL_PLACEHOLDERS[self.credential_mode]
-        if placeholder not in (self.body or ""):
+        mail = self.env["partner.login.mail"]
+        if not mail._secret_in_one_place(
+            self.body, self.credential_mode, self.placeholder
+        ):
             raise UserError(
                 self.env._(
-                    "Keep %(placeholder)s in the message: the password or link "
-                    "takes its place when the mail is sent.",
-                    placeholder=placeholder,
+                    "Keep %(placeholder)s once in the message, as it was: the "
+                    "password or link takes its place when the mail is sent, and "
+                    "only there (never in an image or a second link).",
+                    placeholder=self.placeholder,
                 )
             )
         partner = self._recipients()
@@ -173,7 +178,12 @@ class RandomPasswordMail(models.TransientModel):
             # only what the window lets the operator edit: sender and recipient are
             # the template's and the contact's, whatever the record says
             outcome = self._deliver(
-                partner, reviewed={"subject": self.subject, "body_html": self.body}
+                partner,
+                reviewed={
+                    "subject": self.subject,
+                    "body_html": self.body,
+                    "placeholder": self.placeholder,
+                },
             )
             if outcome.failed:
                 _logger.info("Password mail to partner %s not delivered", partner.id)
