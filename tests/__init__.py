@@ -4,6 +4,7 @@ from . import (
     test_browser,
     test_bulk_invite,
     test_delivery,
+    test_email_change,
     test_invite_runs,
     test_link_mode,
     test_login,
@@ -16,6 +17,7 @@ from . import (
     test_random_password_mail,
     test_rpc_access,
     test_sessions,
+    test_signup,
     test_temporary_password,
     test_username,
 )

@@ -127,6 +127,18 @@ class TestBadInput(WebsiteLoginCase, HttpCase):
             self.assertEqual(response.status_code, 200, login)
             self.assertIn(REFUSAL, response.text)
 
+    def test_a_setting_out_of_range_never_breaks_a_login(self):
+        parameters = self.env["ir.config_parameter"]
+        for value in ("inf", "-inf", "nan", "1e999", "99999999999999999999", "-5"):
+            for name in ("lockout_failures", "lockout_minutes", "lockout_max_minutes"):
+                parameters.set_param(f"partner_website_login.{name}", value)
+            with self.subTest(value=value):
+                self.forget_login_failures()
+                for _attempt in range(12):
+                    response = self.post_login("jane.doe", "wrong-guess")
+                    self.assertEqual(response.status_code, 200)
+                    self.assertIn(REFUSAL, response.text)
+
     @EXAMPLES
     @given(username=st.one_of(any_login, st.from_regex(USERNAME_RULE, fullmatch=True)))
     def test_any_username_is_stored_valid_and_unique_or_refused(self, username):

@@ -239,6 +239,21 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         for partner in self.ada | self.ben | more:
             self.assertEqual(len(self.credentials_of(partner)), 1, partner.name)
 
+    def test_an_archived_employees_contact_is_skipped_not_fatal(self):
+        staff = new_test_user(
+            self.env, login="gone", groups="base.group_user", email="gone@ours.test"
+        )
+        staff.partner_id.write(
+            {"website_enabled": True, "allow_login": True, "username": "gone.staff"}
+        )
+        staff.active = False
+        with smtp_server(self.env) as smtp:
+            run = self.run_invite()
+        self.assertEqual(recipients(smtp), [self.ada.email, self.ben.email])
+        [line] = run.line_ids.filtered(lambda line: line.partner_id == staff.partner_id)
+        self.assertEqual(line.rule, "internal_user")
+        self.assertFalse(staff.partner_id.with_context(active_test=False).user_ids.share)
+
     def test_batch_rendering_matches_odoos_own(self):
         """The invite compiles the template once for a batch: what each contact
         reads is what Odoo's per-record rendering gives."""

