@@ -148,7 +148,9 @@ class LoginAttempt:
         if not request:
             return None
         cookie = request.httprequest.cookies.get(TRUSTED_DEVICE_COOKIE)
-        payload = cookie and tools.verify_hash_signed(env, "website_login_device", cookie)
+        payload = cookie and tools.verify_hash_signed(
+            env, "website_login_device", cookie
+        )
         if payload and payload[0] == user_id:
             return payload[1]
         return None

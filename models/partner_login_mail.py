@@ -168,7 +168,9 @@ class PartnerLoginMail(models.AbstractModel):
     def _recipient(self, partner):
         """The one address a password mail goes to: the contact's own, whatever a
         template or a caller says, with a name that cannot break the header."""
-        return tools.formataddr((one_line(partner.name or ""), partner.email_normalized))
+        return tools.formataddr(
+            (one_line(partner.name or ""), partner.email_normalized)
+        )
 
     @api.model
     def _fill_secret(self, body, kind, placeholder, secret):

@@ -3,7 +3,6 @@ from markupsafe import escape
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
-from odoo.tools import SQL
 
 from .partner_login_access import ACCESS_STATES
 from .website_login_settings import MANAGER_GROUP, decides_logins

@@ -66,8 +66,10 @@ class ResUsers(models.Model):
         if not threshold:
             return False
         # sudo: Odoo's own setting, as Odoo reads it
-        delay = self.env["ir.config_parameter"].sudo().get_param(
-            "base.login_cooldown_duration", 60
+        delay = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("base.login_cooldown_duration", 60)
         )
         return failures >= threshold and datetime.now() - previous < timedelta(
             seconds=int(delay)

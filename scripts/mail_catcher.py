@@ -195,7 +195,9 @@ def main():
         SavingHandler(folder), hostname="127.0.0.1", port=args.port
     )
     controller.start()
-    web = ThreadingHTTPServer(("127.0.0.1", args.web_port), make_web_handler(folder, args.web_port))
+    web = ThreadingHTTPServer(
+        ("127.0.0.1", args.web_port), make_web_handler(folder, args.web_port)
+    )
     threading.Thread(target=web.serve_forever, daemon=True).start()
     print(
         f"mail catcher: SMTP on 127.0.0.1:{args.port}, mails on "

@@ -252,7 +252,9 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         self.assertEqual(recipients(smtp), [self.ada.email, self.ben.email])
         [line] = run.line_ids.filtered(lambda line: line.partner_id == staff.partner_id)
         self.assertEqual(line.rule, "internal_user")
-        self.assertFalse(staff.partner_id.with_context(active_test=False).user_ids.share)
+        self.assertFalse(
+            staff.partner_id.with_context(active_test=False).user_ids.share
+        )
 
     def test_batch_rendering_matches_odoos_own(self):
         """The invite compiles the template once for a batch: what each contact

@@ -133,9 +133,13 @@ class TestEmailOwnership(WebsiteLoginCase, HttpCase):
         )
 
     def test_the_latest_contact_mailed_at_an_address_owns_it(self):
-        old = self.make_contact(name="Old Buyer", username="old.buyer", email="buyer@retailer.test")
+        old = self.make_contact(
+            name="Old Buyer", username="old.buyer", email="buyer@retailer.test"
+        )
         self.mail_and_activate(old, "Old-Buyer-Pass-1")
-        new = self.make_contact(name="New Buyer", username="new.buyer", email="buyer@retailer.test")
+        new = self.make_contact(
+            name="New Buyer", username="new.buyer", email="buyer@retailer.test"
+        )
         self.mail_and_activate(new, "New-Buyer-Pass-1")
         old.invalidate_recordset()
         self.assertFalse(old.website_login_email)
@@ -144,8 +148,14 @@ class TestEmailOwnership(WebsiteLoginCase, HttpCase):
         self.assertTrue(self.authenticates("old.buyer", "Old-Buyer-Pass-1"))
 
     def test_clearing_a_username_never_hands_a_shared_email_to_one_contact(self):
-        one = self.make_active_contact("One-Pass-1234", name="One", username="one", email="shared@retailer.test")
-        self.make_active_contact("Two-Pass-1234", name="Two", username="two", email="shared@retailer.test")
+        one = self.make_active_contact(
+            "One-Pass-1234", name="One", username="one", email="shared@retailer.test"
+        )
+        self.make_active_contact(
+            "Two-Pass-1234", name="Two", username="two", email="shared@retailer.test"
+        )
         with self.assertRaises(ValidationError):
-            one.with_user(self.manager).write({"website_enabled": False, "username": False})
+            one.with_user(self.manager).write(
+                {"website_enabled": False, "username": False}
+            )
         self.assertEqual(one.website_user_id.login, "one")

@@ -165,7 +165,9 @@ class TestLogin(WebsiteLoginCase, HttpCase):
 
     @mute_logger("odoo.addons.base.models.res_users")
     def test_cooldown_counts_failures_of_every_login_form(self):
-        self.env["ir.config_parameter"].set_param("partner_website_login.ip_cooldown_failures", 3)
+        self.env["ir.config_parameter"].set_param(
+            "partner_website_login.ip_cooldown_failures", 3
+        )
         for login in ("jane.doe", "JANE.DOE@retailer.test", "no.such.user"):
             self.post_login(login, "wrong")
         response = self.post_login("jane.doe", PASSWORD)

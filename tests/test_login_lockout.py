@@ -163,7 +163,12 @@ class TestLoginLockout(LockoutMixin, HttpCase):
         for _guess in range(6):  # an attacker who only knows the small user id
             with self.assertRaises(xmlrpc.client.Fault):
                 self.xmlrpc_object.execute_kw(
-                    self.env.cr.dbname, uid, "wrong-guess", "res.partner", "search", [[]]
+                    self.env.cr.dbname,
+                    uid,
+                    "wrong-guess",
+                    "res.partner",
+                    "search",
+                    [[]],
                 )
         self.assertFalse(self.lock(self.jane))
         self.assertLoggedIn(self.post_login("jane.doe", PASSWORD))
@@ -183,7 +188,9 @@ class TestLoginLockout(LockoutMixin, HttpCase):
         # the owner's browser, known from its last login, has a count of its own
         self.assertTrue(self.logged_in(self.post_login_in(owner, "jane.doe", PASSWORD)))
         # the guesser, even with the right password now, stays out
-        self.assertFalse(self.logged_in(self.post_login_in(guesser, "C-1001", PASSWORD)))
+        self.assertFalse(
+            self.logged_in(self.post_login_in(guesser, "C-1001", PASSWORD))
+        )
         self.assertTrue(self.lock(self.jane))
 
     @mute_logger(USERS_LOGGER, "odoo.http", "odoo.addons.auth_signup.models.res_users")

@@ -47,7 +47,9 @@ class TestLoginProbing(WebsiteLoginCase, HttpCase):
     @mute_logger("odoo.http", "odoo.addons.base.models.res_users")
     def test_odd_passwords_count_towards_the_cooldown(self):
         self.forget_login_failures()
-        self.env["ir.config_parameter"].set_param("partner_website_login.ip_cooldown_failures", 5)
+        self.env["ir.config_parameter"].set_param(
+            "partner_website_login.ip_cooldown_failures", 5
+        )
         for password in (123, [], {}, "", "x" * 5000):
             self.authenticate_json("jane.doe", password)
         # Odoo's cooldown: after 5 failures from one address, refused at once

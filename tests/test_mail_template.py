@@ -240,9 +240,9 @@ class TestSecretInOnePlace(WebsiteLoginCase, HttpCase):
         self.assertNotIn("token=", html.split("evil.test", 1)[1].split('"', 1)[0])
 
     def test_a_line_break_in_the_companys_name_stops_no_mail(self):
-        self.env.company.partner_id.with_user(self.employee).name = (
-            "Retail\r\nBcc: x@evil.test"
-        )
+        self.env.company.partner_id.with_user(
+            self.employee
+        ).name = "Retail\r\nBcc: x@evil.test"
         with smtp_server(self.env) as smtp:
             self.open_window().action_send()
         [message] = smtp.messages
@@ -258,4 +258,6 @@ class TestSecretInOnePlace(WebsiteLoginCase, HttpCase):
         self.template.with_user(administrator).update_field_translations(
             "subject", {"fr_FR": "Votre accès"}, source_lang="en_US"
         )
-        self.assertEqual(self.template.with_context(lang="fr_FR").subject, "Votre accès")
+        self.assertEqual(
+            self.template.with_context(lang="fr_FR").subject, "Votre accès"
+        )

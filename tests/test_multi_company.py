@@ -136,8 +136,10 @@ class TestMultiCompany(BulkInviteMixin, TransactionCase):
                 runs._cron_process_batch()
         # the scheduled run covers both companies: each manager reads its lines
         scheduled = self.run_invite()
-        lines_a = self.env["partner.invite.run.line"].with_user(self.manager_a).search(
-            [("run_id", "in", (run_b | scheduled).ids)]
+        lines_a = (
+            self.env["partner.invite.run.line"]
+            .with_user(self.manager_a)
+            .search([("run_id", "in", (run_b | scheduled).ids)])
         )
         self.assertTrue(lines_a)
         self.assertNotIn(self.bob, lines_a.partner_id)

@@ -71,7 +71,9 @@ class TestSignup(WebsiteLoginCase, HttpCase):
         old_user.invalidate_recordset()
         self.assertFalse(old_user.active)  # nothing but a manager restores it
         self.assertFalse(jane.allow_login)
-        self.assertFalse(self.env["res.users"].search([("login", "=", "thief@evil.test")]))
+        self.assertFalse(
+            self.env["res.users"].search([("login", "=", "thief@evil.test")])
+        )
         self.assertFalse(self.authenticates("jane.doe", PASSWORD))
         self.assertFalse(self.authenticates("thief@evil.test", "Chosen-By-Thief-1"))
 
