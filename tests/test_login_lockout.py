@@ -128,12 +128,13 @@ class TestLoginLockout(LockoutMixin, HttpCase):
                 self.guess(1)
             until = self.lock(self.jane)
             lengths.append(until and until - moment)
+            last_guess = moment
             moment = max(moment, until or moment) + timedelta(seconds=1)
         minutes = [length and length.total_seconds() / 60 for length in lengths[:5]]
         self.assertEqual(minutes, [False, False, 1, 2, 3])  # 4 minutes capped at 3
         # the 6th failure in a row: locked until a password reset or an Unlock
         self.assertGreater(lengths[5], timedelta(days=3650))
-        with freeze_time(moment + timedelta(days=30)):
+        with freeze_time(last_guess + timedelta(days=30)):
             self.assertFalse(self.authenticates("jane.doe", PASSWORD))
 
     @mute_logger(USERS_LOGGER)
