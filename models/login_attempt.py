@@ -16,10 +16,11 @@ import contextvars
 import secrets
 import weakref
 
-from odoo import SUPERUSER_ID, api, modules, tools
+from odoo import tools
 from odoo.exceptions import AccessDenied
 from odoo.http import request
 
+from .own_transaction import own_transaction
 from .res_users_login_lockout import DEVICE_SCOPE_PREFIX, SCOPE_LOGIN, SCOPE_RPC
 
 # passlib refuses longer passwords with an error of its own (Odoo would answer 500)
@@ -42,19 +43,6 @@ def usable_password(password):
         and 0 < len(password) <= MAX_PASSWORD_LENGTH
         and "\x00" not in password
     )
-
-
-@contextlib.contextmanager
-def own_transaction(registry):
-    """An environment in a transaction of its own, committed at once: what a login
-    counts stays counted when the login's own transaction is rolled back. Read
-    committed, so that simultaneous attempts on one account wait for each other
-    instead of failing and replaying the whole request (which a guesser could time).
-    """
-    with registry.cursor() as cr:
-        if not modules.module.current_test:  # a test's cursor shares one transaction
-            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        yield api.Environment(cr, SUPERUSER_ID, {})
 
 
 class LoginAttempt:

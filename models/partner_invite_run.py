@@ -1,18 +1,21 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 import time
-from datetime import timedelta
+from datetime import timedelta, timezone
 
-from odoo import api, fields, models, modules
+from odoo import Command, api, fields, models, modules
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from .partner_login_credential import CREDENTIAL_KINDS
+from .partner_login_mail import one_line
+from .partner_login_pace import utc
 from .website_login_settings import MANAGER_GROUP, website_setting
 
 _logger = logging.getLogger(__name__)
 
 INVITE_TEMPLATE = "partner_website_login.mail_template_website_invite"
+RANDOM_PASSWORD_TEMPLATE = "partner_website_login.mail_template_random_password"
 WORKER_CRON = "partner_website_login.ir_cron_process_website_invite_batches"
 RUNS_ACTION = "partner_website_login.partner_invite_run_action"
 # A run whose step raised this many times in a row ends as Failed; between tries
@@ -24,18 +27,40 @@ POPULATION_RULE = "website_disabled"
 
 
 class PartnerInviteRun(models.Model):
-    """One run of "Send Bulk Website Invite": the work it does and what came of it.
+    """Mails that carry passwords or links, sent together, and what came of each:
+    a "Send Bulk Website Invite", or one Random Password Mail (to one contact or
+    several). Each mail is a line (partner.invite.run.line).
 
-    The scheduled action, its "Run Manually" and the Settings button only open a run;
-    the worker job (always active, woken by a trigger) invites in committed batches,
-    so no browser request waits and an inactive schedule still gets its run done.
+    The scheduled action, its "Run Manually" and the Settings button only open a bulk
+    run; the worker job (always active, woken by a trigger) invites in committed
+    batches, so no browser request waits and an inactive schedule still gets its run
+    done. A Random Password Mail is sent in the operator's request; what the server
+    asks to try again later, the worker job sends, as it does a bulk run's.
     """
 
     _name = "partner.invite.run"
-    _description = "Bulk website invite run"
+    _description = "Website invite run"
     _order = "id desc"
 
     name = fields.Char(compute="_compute_name")
+    origin = fields.Selection(
+        [("bulk", "Bulk invite"), ("manual", "Random Password Mail")],
+        default="bulk",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    mail_template_id = fields.Many2one(
+        "mail.template",
+        string="Mail Template",
+        readonly=True,
+        default=lambda self: self.env.ref(INVITE_TEMPLATE, raise_if_not_found=False),
+    )
+    # the mail an operator reviewed (one contact), with the placeholder where the
+    # secret goes, never the secret: what a retry sends again
+    reviewed_subject = fields.Char(readonly=True)
+    reviewed_body = fields.Html(readonly=True, sanitize=False)
+    reviewed_placeholder = fields.Char(readonly=True)
     state = fields.Selection(
         [
             ("running", "Running"),
@@ -84,6 +109,75 @@ class PartnerInviteRun(models.Model):
     last_error = fields.Text(readonly=True)
     # resumption point: contacts are invited in id order, each batch committed with it
     last_partner_id = fields.Integer(readonly=True)
+    all_taken = fields.Boolean(readonly=True, help="No new contact is left to take.")
+    waiting_count = fields.Integer(
+        string="Waiting to retry", compute="_compute_progress"
+    )
+    next_attempt_at = fields.Datetime(string="Next retry", compute="_compute_progress")
+    expected_end = fields.Datetime(string="Expected end", compute="_compute_progress")
+    pace_summary = fields.Text(string="Pace", compute="_compute_progress")
+
+    @api.depends("invited_count", "failed_count", "state")
+    def _compute_progress(self):
+        """What the run waits for and when it expects to end, from the lines in one
+        query per run, and the pace each of its mail servers holds it to."""
+        pace = self.env["partner.login.pace"]
+        for run in self:
+            self.env.cr.execute(
+                SQL(
+                    """SELECT count(*) FILTER (WHERE outcome = 'waiting'),
+                              min(next_attempt_at) FILTER (WHERE outcome = 'waiting'),
+                              max(next_attempt_at) FILTER (WHERE outcome = 'waiting'),
+                              array_agg(DISTINCT COALESCE(mail_server_id, 0))
+                                  FILTER (WHERE accepted_at IS NOT NULL)
+                         FROM partner_invite_run_line WHERE run_id = %s""",
+                    run.id,
+                )
+            )
+            waiting, first, last, server_ids = self.env.cr.fetchone()
+            run.waiting_count = waiting
+            run.next_attempt_at = first
+            run.expected_end = (
+                run._expected_end(last) if run.state == "running" else False
+            )
+            held = pace._held_to([server_id or False for server_id in server_ids or []])
+            run.pace_summary = "\n".join(
+                run._pace_line(server_id, *limits) for server_id, limits in held.items()
+            )
+
+    def _expected_end(self, last_retry):
+        """When the run should be done: the contacts left at the rate it goes, or
+        its last retry if later."""
+        remaining = max(self.eligible_count - self.invited_count - self.failed_count, 0)
+        elapsed = (fields.Datetime.now() - self.started_at).total_seconds()
+        end = None
+        if self.origin == "bulk" and remaining and self.invited_count and elapsed > 0:
+            rate = self.invited_count / elapsed
+            end = fields.Datetime.now() + timedelta(seconds=remaining / rate)
+        candidates = [moment for moment in (end, last_retry) if moment]
+        return max(candidates) if candidates else False
+
+    def _pace_line(self, server_id, per_minute, per_day, learned):
+        server = (
+            self.env["ir.mail_server"].sudo().browse(server_id).name  # config only
+            if server_id
+            else self.env._("Odoo's server from the configuration file")
+        )
+        if not per_minute and not per_day:
+            return self.env._("%(server)s: no limit", server=server)
+        parts = []
+        if per_minute:
+            parts.append(
+                self.env._(
+                    "%(rate)s a minute, learned from its answers",
+                    rate=per_minute,
+                )
+                if learned
+                else self.env._("%(rate)s a minute", rate=per_minute)
+            )
+        if per_day:
+            parts.append(self.env._("%(quota)s a day", quota=per_day))
+        return f"{server}: {', '.join(parts)}"
 
     def _skipped_by_rule(self):
         """{rule: (message, count)} of the contacts the run skipped."""
@@ -117,12 +211,19 @@ class PartnerInviteRun(models.Model):
                 else self.env._("%(seconds)s s", seconds=seconds)
             )
 
-    @api.depends("started_at")
+    @api.depends("started_at", "origin", "started_by_id")
     def _compute_name(self):
         for run in self:
-            run.name = self.env._(
-                "Bulk website invite of %(date)s", date=run.started_at
-            )
+            if run.origin == "manual":
+                run.name = self.env._(
+                    "Random Password Mail of %(date)s by %(user)s",
+                    date=run.started_at,
+                    user=run.started_by_id.name,
+                )
+            else:
+                run.name = self.env._(
+                    "Bulk website invite of %(date)s", date=run.started_at
+                )
 
     # ------------------------------------------------------------------ start
 
@@ -135,7 +236,9 @@ class PartnerInviteRun(models.Model):
                 self.env._("Only Website Login managers may send the invite.")
             )
         # sudo: runs are written by the addon only; managers merely read them
-        run = self.sudo().search([("state", "=", "running")], limit=1)
+        run = self.sudo().search(
+            [("state", "=", "running"), ("origin", "=", "bulk")], limit=1
+        )
         if not run:
             # the scheduler runs as the superuser: every company
             companies = self.env.user.company_ids
@@ -164,6 +267,43 @@ class PartnerInviteRun(models.Model):
                 "sticky": False,
             },
         }
+
+    @api.model
+    def _start_manual(self, partners, reviewed=None, credential_mode=None):
+        """A Random Password Mail to ``partners``: a run of its own with a line per
+        contact, marked "sending" (the caller delivers them at once).
+
+        :param reviewed: {"subject", "body_html", "placeholder"} the operator edited
+        """
+        companies = self.env.user.company_ids
+        # sudo: runs are written by the addon only; the caller checked the rights
+        run = self.sudo().create(
+            {
+                "origin": "manual",
+                "mail_template_id": self.env.ref(RANDOM_PASSWORD_TEMPLATE).id,
+                "credential_mode": credential_mode
+                or self.env["partner.login.credential"]._credential_mode(),
+                "company_ids": companies.ids,
+                "eligible_count": len(partners),
+                "all_taken": True,
+                "reviewed_subject": (reviewed or {}).get("subject"),
+                "reviewed_body": (reviewed or {}).get("body_html"),
+                "reviewed_placeholder": (reviewed or {}).get("placeholder"),
+                "line_ids": [
+                    Command.create({"partner_id": partner.id, "outcome": "sending"})
+                    for partner in partners
+                ],
+            }
+        )
+        return run.with_env(self.env)
+
+    def _wake_worker(self):
+        """The worker job takes what this run left to try again."""
+        next_at = self.sudo()._next_work_at()
+        if next_at is None:
+            self.sudo().write({"state": "done", "ended_at": fields.Datetime.now()})
+        else:
+            self.env.ref(WORKER_CRON).sudo()._trigger(utc(next_at))
 
     def action_cancel(self):
         """Stop a running run: the contacts not invited yet are left alone."""
@@ -228,39 +368,45 @@ class PartnerInviteRun(models.Model):
 
     @api.model
     def _cron_process_batch(self):
-        """One time-boxed step of the open run: invites and delivers in committed
-        batches until the step's time is up; ir.cron calls again while any remain."""
-        run = self.search([("state", "=", "running")], order="id", limit=1)
-        if not run or not run._lock():
-            return
-        try:
-            if self._auto_commit():
-                taken, finished = run._step()
-            else:  # tests: one transaction, which a savepoint keeps usable
-                with self.env.cr.savepoint():
-                    taken, finished = run._step()
-        except Exception as error:  # noqa: BLE001 - any error of a step ends here
-            if self._auto_commit():
-                self.env.cr.rollback()  # what the step did not commit is undone
-            run._record_step_error(error)
-            return
-        values = {"error_count": 0} if run.error_count else {}
-        if finished:
-            values.update(state="done", ended_at=fields.Datetime.now())
-        if values:
-            run.write(values)
-        # an estimate: counting what remains would scan every contact at each step
-        remaining = 0 if finished else max(run.eligible_count - run.invited_count, 1)
-        self.env["ir.cron"]._notify_progress(done=taken, remaining=remaining)
-        if remaining:
-            # wake the cron worker at once after this pass, not at its next poll
-            self.env.ref(WORKER_CRON).sudo()._trigger()
+        """One time-boxed step of the worker job over the running runs: retries that
+        are due, then new contacts of a bulk run, in committed batches, at the pace
+        of each mail server, until the step's time is up. The job is triggered
+        again at once while there is work now, else for the moment there is."""
+        deadline = time.monotonic() + website_setting(self.env, "invite_step_seconds")
+        taken, wake_at = 0, []
+        for run in self.search([("state", "=", "running")], order="id"):
+            if time.monotonic() >= deadline and taken:
+                wake_at.append(time.time())
+                break
+            if not run._lock():
+                continue
+            try:
+                if self._auto_commit():
+                    done, next_at = run._step(deadline)
+                else:  # tests: one transaction, which a savepoint keeps usable
+                    with self.env.cr.savepoint():
+                        done, next_at = run._step(deadline)
+            except Exception as error:  # noqa: BLE001 - any error of a step ends here
+                if self._auto_commit():
+                    self.env.cr.rollback()  # what the step did not commit is undone
+                run._record_step_error(error)
+                continue
+            taken += done
+            if next_at is not None:
+                wake_at.append(next_at)
+        now = time.time()
+        due_now = any(moment <= now + 0.05 for moment in wake_at)
+        self.env["ir.cron"]._notify_progress(done=taken, remaining=int(due_now))
+        if wake_at:
+            # at once after this pass, or at the next slot or retry (Odoo's
+            # scheduler looks at future triggers about once a minute)
+            self.env.ref(WORKER_CRON).sudo()._trigger(utc(max(min(wake_at), now)))
 
     def _record_step_error(self, error):
         """Keep the error on the run; try the step again a minute later, or end the
         run as Failed after MAX_STEP_ERRORS in a row. The worker job itself never
         fails, so Odoo never deactivates it and later runs still get done."""
-        _logger.exception("Bulk website invite: a step of run %s failed", self.id)
+        _logger.exception("Website login run %s: a step failed", self.id)
         count = self.error_count + 1
         values = {"error_count": count, "last_error": str(error)}
         if count >= MAX_STEP_ERRORS:
@@ -271,50 +417,101 @@ class PartnerInviteRun(models.Model):
                 fields.Datetime.now() + timedelta(minutes=RETRY_MINUTES)
             )
 
-    def _step(self):
-        """Invite batches of contacts until the step's time is up.
+    def _step(self, deadline):
+        """Deliver batches of this run until the step's time is up, the pace holds
+        it back, or nothing is due.
 
-        :returns: (how many contacts the step took, whether none are left)
+        :returns: (how many lines the step took, when the run has work next: None
+            once it is done)
         """
         self.ensure_one()
         size = website_setting(self.env, "invite_batch_size")
-        seconds = website_setting(self.env, "invite_step_seconds")
-        started = time.monotonic()
-        deadline = started + seconds
         self._recover_interrupted_step()
-        partners = self.env["res.partner"]
-        domain = self.env[
-            "partner.login.eligibility"
-        ]._invite_domain() + self._company_domain(self.company_ids)
+        delivery = self.env["partner.login.delivery"]
         sessions = {}  # one SMTP connection per step and server
-        taken = 0
-        finished = False
-        batch_seconds = 0.0
+        taken, held_until = 0, None
         try:
             # the first batch always: every step moves the run forward
-            while not taken or time.monotonic() + batch_seconds < deadline:
-                batch_started = time.monotonic()
-                batch = partners.search(
-                    [("id", ">", self.last_partner_id)] + domain, order="id", limit=size
-                )
-                if not batch:
-                    finished = True
+            while not taken or time.monotonic() < deadline:
+                lines = self._next_batch(size)
+                if not lines:
                     break
-                taken += len(batch)
-                self._invite(batch, deadline, sessions)
-                # a short batch that all went (no contact left for a later step)
-                finished = len(batch) < size and self.last_partner_id == max(batch.ids)
+                taken += len(lines)
+                outcome = delivery._deliver(
+                    lines, deadline, sessions, auto_commit=self._auto_commit()
+                )
                 if self._auto_commit():
                     # each batch's outcome is kept whatever happens to later ones
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                     if not self._lock() or self._cancelled():
-                        break
-                batch_seconds = time.monotonic() - batch_started
-                if finished:
+                        return taken, None
+                if outcome.untried:  # the pace, the quota or the time came first
+                    held_until = outcome.wait_until
                     break
         finally:
             self.env["partner.login.mailer"]._close_sessions(sessions)
-        return taken, finished
+        values = {"error_count": 0} if self.error_count else {}
+        next_at = self._next_work_at(held_until)
+        if next_at is None:
+            values.update(state="done", ended_at=fields.Datetime.now())
+        if values:
+            self.write(values)
+        return taken, next_at
+
+    def _next_batch(self, size):
+        """Lines to deliver now, marked "sending": retries that are due first, then
+        the next contacts of a bulk run (in id order, from the run's cursor)."""
+        lines = self.env["partner.invite.run.line"].sudo()
+        due = lines.search(
+            [
+                ("run_id", "=", self.id),
+                ("outcome", "=", "waiting"),
+                ("next_attempt_at", "<=", utc(time.time())),  # to the microsecond
+            ],
+            order="next_attempt_at, id",
+            limit=size,
+        )
+        if due:
+            due.write({"outcome": "sending"})
+            return due
+        if self.origin != "bulk" or self.all_taken:
+            return lines
+        domain = self.env["partner.login.eligibility"]._invite_domain()
+        partners = self.env["res.partner"].search(
+            [("id", ">", self.last_partner_id), *domain]
+            + self._company_domain(self.company_ids),
+            order="id",
+            limit=size,
+        )
+        values = {"last_partner_id": max(partners.ids, default=self.last_partner_id)}
+        if len(partners) < size:
+            values["all_taken"] = True
+        self.write(values)  # committed with the batch's credentials
+        return lines.create(
+            [
+                {"run_id": self.id, "partner_id": partner.id, "outcome": "sending"}
+                for partner in partners
+            ]
+        )
+
+    def _next_work_at(self, held_until=None):
+        """When the run has work next (seconds since the epoch), or None when it is
+        done: now while new contacts or due retries remain, else its next retry."""
+        if held_until is not None:
+            return held_until
+        if self.origin == "bulk" and not self.all_taken:
+            return time.time()
+        self.env.cr.execute(
+            SQL(
+                """SELECT min(next_attempt_at) FROM partner_invite_run_line
+                    WHERE run_id = %s AND outcome IN ('waiting', 'sending')""",
+                self.id,
+            )
+        )
+        next_attempt = self.env.cr.fetchone()[0]
+        if next_attempt is None:
+            return None
+        return max(next_attempt.replace(tzinfo=timezone.utc).timestamp(), time.time())
 
     @api.model
     def _auto_commit(self):
@@ -322,22 +519,25 @@ class PartnerInviteRun(models.Model):
         return not modules.module.current_test
 
     def _recover_interrupted_step(self):
-        """A step that crashed while sending left credentials "sending": nobody
-        knows whether their mails went out, so they are revoked and those contacts
-        invited again (at most one batch is mailed twice, nobody is lost)."""
-        left = self.env["partner.login.credential"]._left_sending(self)
+        """A step that crashed while sending left lines "sending": nobody knows
+        whether their mails went out, so their credentials are revoked and they
+        are sent again (at most one batch is mailed twice, its first password dead;
+        nobody is lost)."""
+        left = (
+            self.env["partner.invite.run.line"]
+            .sudo()
+            .search([("run_id", "=", self.id), ("outcome", "=", "sending")])
+        )
         if not left:
             return
-        partners = left.user_id.partner_id
         _logger.warning(
-            "Bulk website invite: a step was interrupted; %s contacts are invited "
-            "again",
-            len(partners),
+            "Website login run %s: a step was interrupted; %s contacts are sent "
+            "their mail again",
+            self.id,
+            len(left),
         )
-        left._revoke()
-        self.write(
-            {"last_partner_id": min(self.last_partner_id, min(partners.ids) - 1)}
-        )
+        self.env["partner.login.credential"]._revoke_for(left.partner_id)
+        left.write({"outcome": "waiting", "next_attempt_at": fields.Datetime.now()})
 
     def _cancelled(self):
         self.invalidate_recordset(["state"])
@@ -354,56 +554,31 @@ class PartnerInviteRun(models.Model):
         )
         return bool(self.env.cr.fetchone())
 
-    def _invite(self, partners, deadline=None, sessions=None):
-        """Issue passwords or links to ``partners`` and deliver their mails."""
+    # ------------------------------------------------------------------ mails
+
+    def _mail_values(self, partners, expires_at):
+        """The run's mails to ``partners``: its template rendered as the person who
+        started the run (a Random Password Mail is in their name), or the mail an
+        operator reviewed, with its own placeholder."""
         self.ensure_one()
-        collisions = self.env["res.users"]._website_login_collisions(partners)
-        to_invite = partners.filtered(lambda partner: partner.id not in collisions)
-        # committed with the credentials: a crash later is recovered from them
-        self.write({"last_partner_id": max(partners.ids)})
-        outcome = self.env["partner.login.mailer"]._deliver(
-            to_invite,
-            self.env["partner.login.mail"]._template(INVITE_TEMPLATE),
-            self.credential_mode or "password",
-            run=self,
-            deadline=deadline,
-            sessions=sessions,
-            auto_commit=self._auto_commit(),
+        mail = self.env["partner.login.mail"]
+        template = self.mail_template_id.with_user(self.started_by_id).sudo()
+        mails = mail._values(partners, template, self.credential_mode, expires_at)
+        if self.reviewed_body:
+            for values in mails.values():
+                values.update(
+                    subject=one_line(self.reviewed_subject),
+                    body_html=self.reviewed_body,
+                    placeholder=self.reviewed_placeholder,
+                )
+        return mails
+
+    def _count_outcome(self, sent, failed, waiting):
+        """The run's counts after a batch (waiting: the lines left to try again)."""
+        self.ensure_one()
+        self.sudo().write(
+            {
+                "invited_count": self.invited_count + sent,
+                "failed_count": self.failed_count + failed,
+            }
         )
-        failures = {
-            partner_id: reason for partner_id, (_type, reason) in outcome.failed.items()
-        }
-        for partner_id, login in collisions.items():
-            failures[partner_id] = self.env._(
-                "The login %(login)s already belongs to another user: give the "
-                "contact a username.",
-                login=login,
-            )
-        values = {"invited_count": self.invited_count + len(outcome.sent)}
-        if outcome.unsent:  # the deadline came first: the next step takes them
-            values["last_partner_id"] = min(outcome.unsent.ids) - 1
-        if failures:
-            values["failed_count"] = self.failed_count + len(failures)
-        self.sudo().write(values)
-        self.env["partner.invite.run.line"].sudo().create(
-            [
-                {"run_id": self.id, "partner_id": partner_id, "outcome": "invited"}
-                for partner_id in outcome.sent.ids
-            ]
-            + [
-                {
-                    "run_id": self.id,
-                    "partner_id": partner_id,
-                    "outcome": "failed",
-                    "reason": reason,
-                }
-                for partner_id, reason in failures.items()
-            ]
-        )
-        _logger.info(
-            "Bulk website invite: %s delivered, %s failed, %s left for the next step",
-            len(outcome.sent),
-            len(outcome.failed) + len(collisions),
-            len(outcome.unsent),
-        )
-        return outcome

@@ -8,7 +8,6 @@ from werkzeug.urls import url_encode
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessDenied, UserError
-from odoo.tools import SQL
 
 from .website_login_settings import website_setting
 
@@ -57,10 +56,6 @@ class PartnerLoginCredential(models.Model):
     # HMAC of the password, or of the link's signed auth_signup token
     secret_hash = fields.Char(required=True, readonly=True)
     expires_at = fields.Datetime(required=True, readonly=True, index=True)
-    # Committed before its mail goes out, cleared once the SMTP server took it: a
-    # row still "sending" when a step starts was left by a step that crashed.
-    sending = fields.Boolean(readonly=True, index="btree_not_null")
-    invite_run_id = fields.Many2one("partner.invite.run", readonly=True, index=True)
 
     _sql_constraints = [
         ("user_unique", "UNIQUE(user_id)", "A user has at most one temporary password.")
@@ -257,33 +252,6 @@ class PartnerLoginCredential(models.Model):
         if unexpired:
             domain.append(("expires_at", ">", fields.Datetime.now()))
         return bool(self.sudo().search_count(domain, limit=1))  # nobody reads it
-
-    @api.model
-    def _set_sending(self, partners, sending, run=None):
-        """Mark the credentials of ``partners`` as on their way (``sending``), of
-        ``run`` when given, or as taken by the SMTP server (one query)."""
-        if not partners:
-            return
-        self.flush_model()
-        self.env.cr.execute(
-            SQL(
-                """UPDATE partner_login_credential c
-                      SET sending = %s, invite_run_id = COALESCE(%s, c.invite_run_id)
-                     FROM res_users u
-                    WHERE u.id = c.user_id AND u.partner_id IN %s""",
-                sending or None,
-                run.id if run else None,
-                tuple(partners.ids),
-            )
-        )
-        self.invalidate_model(["sending", "invite_run_id"])
-
-    @api.model
-    def _left_sending(self, run):
-        """Credentials of ``run`` whose step crashed before their mail was sure."""
-        return self.sudo().search(
-            [("sending", "=", True), ("invite_run_id", "=", run.id)]
-        )
 
     def _revoke(self):
         """The passwords and links stop working; the contacts show "No access"."""

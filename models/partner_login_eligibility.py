@@ -81,6 +81,36 @@ class PartnerLoginEligibility(models.AbstractModel):
                     [("allow_login", "=", True)],
                 ),
                 (
+                    "bounced",
+                    self.env._(
+                        "An invite to this address bounced: correct the email to "
+                        "invite the contact again."
+                    ),
+                    [("website_access_state", "!=", "bounced")],
+                ),
+                (
+                    "blacklisted",
+                    self.env._(
+                        "The address is in Odoo's blacklist (Email Marketing > "
+                        "Blacklisted Email Addresses)."
+                    ),
+                    [("is_blacklisted", "=", False)],
+                ),
+                (
+                    "bouncing",
+                    self.env._(
+                        "Mails to this address bounced %(count)s times or more.",
+                        count=website_setting(self.env, "bounce_limit"),
+                    ),
+                    [
+                        (
+                            "message_bounce",
+                            "<",
+                            website_setting(self.env, "bounce_limit"),
+                        )
+                    ],
+                ),
+                (
                     "email_held",
                     self.env._(
                         "Its email was changed by somebody who is not a Website Login "

@@ -48,6 +48,26 @@ class ResConfigSettings(models.TransientModel):
         "it shows 'Invites unanswered' and only a manager's Random Password Mail "
         "invites it again.",
     )
+    website_retry_limit_hours = fields.Integer(
+        string="Retry refused mails for (hours)",
+        config_parameter=parameter_key("retry_limit_hours"),
+        default=DEFAULTS["retry_limit_hours"],
+        help="A mail the server asks to try again later (a 4xx answer, greylisting, "
+        "a lost connection) is tried again after 1, 5, 15, 60 minutes and so on, "
+        "for this long; then it is recorded as failed.",
+    )
+    website_fallback_rate_per_minute = fields.Integer(
+        string="Messages per minute (server of the configuration file)",
+        config_parameter=parameter_key("fallback_rate_per_minute"),
+        help="When no outgoing mail server is set up, Odoo sends through the server "
+        "of its configuration file: the most mails it takes a minute (empty: no "
+        "limit).",
+    )
+    website_fallback_quota_per_day = fields.Integer(
+        string="Messages per day (server of the configuration file)",
+        config_parameter=parameter_key("fallback_quota_per_day"),
+        help="The most mails that server takes in any 24 hours (empty: no limit).",
+    )
     # not config_parameter=: Odoo deletes the parameter of a Boolean set to False,
     # so a setting that defaults to True could never be switched off
     website_login_by_reference = fields.Boolean(

@@ -26,6 +26,15 @@ DEFAULTS = {
     "invite_step_seconds": 2.5,
     # bulk invite: invites a contact gets before it is left out as unanswered
     "invite_attempts": 3,
+    # a mail the server asks to try again later is tried for this long
+    "retry_limit_hours": 24,
+    # the pace of Odoo's server from the configuration file (no ir.mail_server):
+    # mails a minute and a rolling day, 0 for no limit (partner_login_pace.py)
+    "fallback_rate_per_minute": 0,
+    "fallback_quota_per_day": 0,
+    # bounces after which an address is left out, as Odoo's mass mailing
+    # (mass_mailing/models/mail_thread.py, BLACKLIST_MAX_BOUNCED_LIMIT)
+    "bounce_limit": 5,
     # a contact may log in with its Reference (the contact number)
     "login_by_reference": True,
     # per-account lockout: this many failed logins in a row lock it...
@@ -48,6 +57,10 @@ MINIMUMS = {
     "invite_batch_size": 1,
     "invite_step_seconds": 0.001,
     "invite_attempts": 1,
+    "retry_limit_hours": 0,
+    "fallback_rate_per_minute": 0,
+    "fallback_quota_per_day": 0,
+    "bounce_limit": 1,
     "lockout_failures": 1,
     "lockout_minutes": 1,
     "lockout_max_minutes": 1,
@@ -60,6 +73,7 @@ MAXIMUMS = {
     "invite_batch_size": 10_000,
     "invite_step_seconds": 60.0,
     "invite_attempts": 1_000,
+    "retry_limit_hours": 24 * 7,
     "lockout_failures": 1_000,
     "lockout_minutes": 24 * 60,
     "lockout_max_minutes": 24 * 60,

@@ -119,14 +119,18 @@ def main(db, addons_path):
         cr.execute(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_name IN ('partner_login_credential', 'partner_invite_run',"
-            " 'partner_invite_run_line', 'random_password_mail')"
+            " 'partner_invite_run_line', 'random_password_mail', 'partner_login_pace',"
+            " 'res_users_login_lockout')"
         )
         check(not cr.fetchall(), "no table of the addon is left (hashes, runs)")
         cr.execute(
             "SELECT table_name, column_name FROM information_schema.columns "
             "WHERE (table_name = 'res_partner' AND column_name IN ('username', "
             "'allow_login', 'website_enabled', 'website_access_state', "
-            "'website_password_expires', 'website_email_valid')) "
+            "'website_password_expires', 'website_email_valid', 'website_email_held', "
+            "'website_login_email', 'website_invite_count')) "
+            "OR (table_name = 'ir_mail_server' AND column_name IN "
+            "('send_rate_per_minute', 'send_quota_per_day')) "
             "OR (table_name = 'res_users' AND column_name = 'website_session_version') "
             "OR (table_name = 'mail_template' "
             "AND column_name = 'website_login_template')"

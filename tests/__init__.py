@@ -11,6 +11,7 @@ from . import (
     test_login_lockout,
     test_login_probing,
     test_login_timing,
+    test_mail_providers,
     test_mail_template,
     test_multi_company,
     test_odoo_user_screens,

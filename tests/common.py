@@ -28,18 +28,61 @@ PASSWORD_IN_MAIL = re.compile(r"Temporary password:\s*<strong>([^<]+)</strong>")
 
 
 class RecordingHandler:
-    """An SMTP server's handler: keeps each message, or refuses it with a 550; with
-    ``hang_up_after``, it closes the connection at the DATA of the message after
-    that many, without an answer; with ``delay``, it answers DATA that late."""
+    """An SMTP server's handler, behaving as providers do where asked to: keeps each
+    message, or refuses it with a 550; with ``hang_up_after``, it closes the
+    connection at the DATA of the message after that many, without an answer; with
+    ``delay``, it answers DATA that late; with ``rate``, it takes that many messages
+    a second (a bucket of as many, refilled as time passes) and answers as Amazon
+    SES does past it (454); with ``greylist``, it answers 451 to the first message
+    for each recipient and takes the next."""
 
-    def __init__(self, refuse=False, refuse_recipients=(), hang_up_after=None, delay=0):
+    def __init__(
+        self,
+        refuse=False,
+        refuse_recipients=(),
+        hang_up_after=None,
+        delay=0,
+        rate=None,
+        greylist=False,
+    ):
         self.refuse = refuse
         self.refuse_recipients = set(refuse_recipients)
         self.hang_up_after = hang_up_after
         self.delay = delay
+        self.rate = rate
+        self.tokens = rate or 0
+        self.refilled = time.monotonic()
+        self.greylist = greylist
+        self.seen = set()  # recipients greylisted once
         self.messages = []
         self.cut_off = []  # messages whose DATA the server hung up on
+        self.throttled = 0  # 454 answers given
+        self.greylisted = 0  # 451 answers given
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.greylist and address not in self.seen:
+            self.seen.add(address)
+            self.greylisted += 1
+            return "451 4.7.1 Greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    def take_token(self):
+        """Whether the provider's rate lets one more message in now."""
+        if not self.rate:
+            return True
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(
+                self.rate, self.tokens + (now - self.refilled) * self.rate
+            )
+            self.refilled = now
+            if self.tokens < 1:
+                self.throttled += 1
+                return False
+            self.tokens -= 1
+            return True
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
@@ -53,6 +96,8 @@ class RecordingHandler:
             return "421 closing"  # never reaches the client
         if self.refuse or self.refuse_recipients & set(envelope.rcpt_tos):
             return "550 5.7.1 Mailbox unavailable for this test"
+        if not self.take_token():
+            return "454 4.7.0 Throttling failure: Maximum sending rate exceeded."
         message = email.message_from_bytes(
             envelope.content, policy=email.policy.default
         )
@@ -76,6 +121,10 @@ def smtp_server(
     from_filter=False,
     hang_up_after=None,
     delay=0,
+    rate=None,
+    greylist=False,
+    rate_per_minute=0,
+    quota_per_day=0,
 ):
     """A real SMTP server on 127.0.0.1 as the database's outgoing mail server.
 
@@ -89,6 +138,8 @@ def smtp_server(
         refuse_recipients=refuse_recipients,
         hang_up_after=hang_up_after,
         delay=delay,
+        rate=rate,
+        greylist=greylist,
     )
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     if reachable:
@@ -101,6 +152,8 @@ def smtp_server(
             "smtp_port": port,
             "smtp_encryption": "none",
             "from_filter": from_filter,
+            "send_rate_per_minute": rate_per_minute,
+            "send_quota_per_day": quota_per_day,
         }
     )
     no_test = types.SimpleNamespace(module=types.SimpleNamespace(current_test=None))

@@ -22,12 +22,6 @@ class TestInviteRuns(BulkInviteMixin, HttpCase):
         cls.hal = cls.make_contact(name="Hal", username="hal", allow_login=False)
         cls.eve = cls.make_contact(name="Eve", username="eve", email="eve-at-x")
 
-    def work_off(self, run):
-        for _step in range(20):
-            if run.state != "running":
-                break
-            self.env["partner.invite.run"]._cron_process_batch()
-
     def test_a_manager_starts_a_run_from_contacts_and_sees_who_was_invited(self):
         self.authenticate("pwl_manager", "pwl_manager")
         menu = self.env.ref("partner_website_login.partner_invite_run_menu")

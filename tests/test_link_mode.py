@@ -3,6 +3,7 @@
 
 import html
 import re
+import time
 from datetime import timedelta
 
 import lxml.html
@@ -158,18 +159,19 @@ class TestLinkMode(BulkInviteMixin, HttpCase):
     )
     def test_a_failed_delivery_ends_the_link(self):
         with smtp_server(self.env, hang_up_after=0) as smtp:
-            run = self.run_invite()
-        # the server may have kept the mail it hung up on: its link must not work
-        [cut_off] = smtp.cut_off
+            self.env["res.partner"]._cron_send_bulk_website_invite()
+            run = self.env["partner.invite.run"].search([], limit=1)
+            self.work_off(run)
+            # the server may have kept the mail it hung up on: its link must not work
+            [cut_off] = smtp.cut_off
+            self.assertFalse(self.link_works(link_from(cut_off)))
+            self.assertEqual(self.jane.website_access_state, "none")
+            self.assertEqual(self.jane.sudo().signup_type, False)
+            # tried again a minute later (Odoo's signed tokens have a resolution of
+            # a second: two links issued within one are the same link)
+            time.sleep(1.1)
+            self.work_off(run, time_passes=True)
+        [message] = smtp.messages
         self.assertFalse(self.link_works(link_from(cut_off)))
-        self.assertEqual(run.failed_count, 1)
-        self.assertEqual(self.jane.website_access_state, "none")
-        self.assertEqual(self.jane.sudo().signup_type, False)
-        failed = self.env["mail.mail"].search([("email_to", "ilike", "jane.doe")])
-        self.assertEqual(failed.state, "exception")
-        self.assertNotIn("reset_password", failed.body_html)
-        self.assertFalse(
-            self.env["partner.login.credential"]
-            .sudo()
-            .search([("user_id.partner_id", "=", self.jane.id)])
-        )
+        self.assertTrue(self.link_works(link_from(message)))
+        self.assertEqual(self.jane.website_access_state, "invited")

@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
@@ -189,8 +191,27 @@ class TestRandomPasswordMail(WebsiteLoginCase, HttpCase):
         with smtp_server(self.env, refuse=True):
             self.assert_nothing_half_done(self.open_window(self.jane), "550")
 
-    def test_an_unreachable_server_leaves_no_password_and_no_mail(self):
-        with smtp_server(self.env, reachable=False):
-            self.assert_nothing_half_done(
-                self.open_window(self.jane), "Unable to connect"
-            )
+    def test_an_unreachable_server_gets_the_mail_again_by_itself(self):
+        credentials = self.env["partner.login.credential"].sudo()
+        with smtp_server(self.env, reachable=False), mute_logger(SEND_LOGGER):
+            action = self.open_window(self.jane).action_send()
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn("goes out again by itself at", action["params"]["message"])
+        self.assertFalse(
+            credentials.search([("user_id.partner_id", "=", self.jane.id)])
+        )
+        self.assertEqual(self.jane.website_access_state, "none")
+        # the worker job sends it once the server answers again, as reviewed
+        run = self.env["partner.invite.run"].search([], limit=1)
+        self.assertEqual(
+            (run.origin, run.state, run.waiting_count), ("manual", "running", 1)
+        )
+        self.env["partner.invite.run.line"].search([("run_id", "=", run.id)]).write(
+            {"next_attempt_at": fields.Datetime.now() - timedelta(minutes=1)}
+        )
+        with smtp_server(self.env) as smtp:
+            self.env["partner.invite.run"]._cron_process_batch()
+        [message] = smtp.messages
+        self.assertIn("manager@ourcompany.test", message["From"])
+        self.assertTrue(self.authenticates("jane.doe", password_from(message)))
+        self.assertEqual(run.state, "done")

@@ -151,16 +151,25 @@ class RandomPasswordMail(models.TransientModel):
         return partners - partners.browse(refusals)
 
     def _deliver(self, partners, reviewed=None):
-        return self.env["partner.login.mailer"]._deliver(
-            partners,
-            self.env["partner.login.mail"]._template(TEMPLATE),
-            self.credential_mode,
-            reviewed=reviewed,
+        """The mails, through the invite protocol, as a run of their own: what the
+        server asks to try again later, the worker job sends at the server's pace."""
+        run = self.env["partner.invite.run"]._start_manual(
+            partners, reviewed=reviewed, credential_mode=self.credential_mode
+        )
+        outcome = self.env["partner.login.delivery"]._deliver(run.sudo().line_ids)
+        return run, outcome
+
+    def _retry_text(self, run):
+        """When the worker job tries again, in the operator's time zone."""
+        run = run.sudo()  # the run's progress, read for this notification
+        return tools.format_datetime(
+            self.env, run.next_attempt_at, tz=self.env.user.tz, dt_format="short"
         )
 
     def _send_reviewed_mail(self):
         """The one mail as the operator left it, or nothing at all: a refused mail
-        undoes its password."""
+        undoes its password; one the server asks to try again later goes out by
+        itself shortly."""
         mail = self.env["partner.login.mail"]
         if not mail._secret_in_one_place(
             self.body, self.credential_mode, self.placeholder
@@ -177,7 +186,7 @@ class RandomPasswordMail(models.TransientModel):
         with self.env.cr.savepoint():
             # only what the window lets the operator edit: sender and recipient are
             # the template's and the contact's, whatever the record says
-            outcome = self._deliver(
+            run, outcome = self._deliver(
                 partner,
                 reviewed={
                     "subject": self.subject,
@@ -185,15 +194,31 @@ class RandomPasswordMail(models.TransientModel):
                     "placeholder": self.placeholder,
                 },
             )
-            if outcome.failed:
+            errors = list(outcome.failed.values()) + [
+                reason for name, reason in outcome.refused.values() if name == "failed"
+            ]
+            if errors:
                 _logger.info("Password mail to partner %s not delivered", partner.id)
                 raise UserError(
                     self.env._(
                         "The mail server did not deliver the password mail; no "
                         "password was issued. The server said: %(error)s",
-                        error=next(iter(outcome.failed.values()))[1],
+                        error=errors[0],
                     )
                 )
+        run._wake_worker()
+        if not outcome.sent:
+            return self._notification(
+                self.env._(
+                    "The mail server asked to send the mail to %(email)s later: it "
+                    "goes out again by itself at %(when)s (no password works until "
+                    "then). Its run is in Contacts > Website Invites.",
+                    email=partner.email,
+                    when=self._retry_text(run),
+                ),
+                "warning",
+                sticky=True,
+            )
         return self._notification(
             self.env._("Password mail sent to %(email)s.", email=partner.email),
             "success",
@@ -202,21 +227,38 @@ class RandomPasswordMail(models.TransientModel):
     def _send_mails(self):
         """A mail to each recipient; a refused one leaves the others delivered."""
         partners = self._recipients()
-        outcome = self._deliver(partners)
+        run, outcome = self._deliver(partners)
+        run._wake_worker()
+        waiting = len(outcome.deferred) + len(outcome.untried)
         message = self.env._(
             "%(sent)s password mails sent, %(skipped)s contacts skipped.",
             sent=len(outcome.sent),
             skipped=len(self.line_ids) - len(partners),
         )
-        if outcome.failed:
-            # no exception: it would roll back the passwords of mails delivered
-            failures = [
-                f"{partners.browse(partner_id).display_name}: {reason}"
-                for partner_id, (_type, reason) in outcome.failed.items()
-            ]
-            return self._notification(
-                "\n".join([message, *failures]), "warning", sticky=True
+        lines = [message]
+        if waiting:
+            lines.append(
+                self.env._(
+                    "%(count)s to send again at %(when)s: the mail server asked to "
+                    "try later.",
+                    count=waiting,
+                    when=self._retry_text(run),
+                )
             )
+        failures = dict(outcome.failed)
+        failures.update(
+            (line_id, reason)
+            for line_id, (name, reason) in outcome.refused.items()
+            if name == "failed"
+        )
+        run_lines = self.env["partner.invite.run.line"].sudo()  # this run's lines
+        lines += [
+            f"{run_lines.browse(line_id).partner_id.display_name}: {reason}"
+            for line_id, reason in failures.items()
+        ]
+        if failures or waiting:
+            # no exception: it would roll back the passwords of mails delivered
+            return self._notification("\n".join(lines), "warning", sticky=True)
         return self._notification(message, "success")
 
     def _notification(self, message, kind, sticky=False):
