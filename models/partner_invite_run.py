@@ -52,7 +52,6 @@ class PartnerInviteRun(models.Model):
     )
     mail_template_id = fields.Many2one(
         "mail.template",
-        string="Mail Template",
         readonly=True,
         default=lambda self: self.env.ref(INVITE_TEMPLATE, raise_if_not_found=False),
     )

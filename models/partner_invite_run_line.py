@@ -34,7 +34,7 @@ class PartnerInviteRunLine(models.Model):
     rule = fields.Char(readonly=True)
     reason = fields.Char(help="Why the contact was skipped, or the mail's error.")
     mail_server_id = fields.Many2one(
-        "ir.mail_server", string="Mail Server", readonly=True, ondelete="set null"
+        "ir.mail_server", readonly=True, ondelete="set null"
     )
     message_id = fields.Char(string="Message-Id", readonly=True, index="btree_not_null")
     accepted_at = fields.Datetime(

@@ -8,8 +8,8 @@ test database, with the addon installed)
 A real Odoo server (threaded, one cron thread) delivers the invites to a real SMTP
 server on 127.0.0.1; once part of them arrived, the server is killed without warning
 and started again. When the run is done, every contact must hold exactly one working
-credential, no mail of the run may be left "sending", and each contact must have received
-at least one mail whose password logs in.
+credential, no mail of the run may be left "sending", and each contact must have
+received at least one mail whose password logs in.
 """
 
 import asyncio
