@@ -8,6 +8,7 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from .partner_login_credential import CREDENTIAL_KINDS
+from .partner_login_delivery import MAX_PACING_SLEEP
 from .partner_login_mail import one_line
 from .partner_login_pace import utc
 from .website_login_settings import MANAGER_GROUP, website_setting
@@ -394,12 +395,13 @@ class PartnerInviteRun(models.Model):
             if next_at is not None:
                 wake_at.append(next_at)
         now = time.time()
-        due_now = any(moment <= now + 0.05 for moment in wake_at)
-        self.env["ir.cron"]._notify_progress(done=taken, remaining=int(due_now))
-        if wake_at:
-            # at once after this pass, or at the next slot or retry (Odoo's
-            # scheduler looks at future triggers about once a minute)
-            self.env.ref(WORKER_CRON).sudo()._trigger(utc(max(min(wake_at), now)))
+        soonest = min(wake_at) if wake_at else None
+        # work within a moment: the next step starts at once and waits for it
+        # (Odoo's scheduler looks at later triggers only about once a minute)
+        soon = soonest is not None and soonest <= now + MAX_PACING_SLEEP
+        self.env["ir.cron"]._notify_progress(done=taken, remaining=int(soon))
+        if soonest is not None:
+            self.env.ref(WORKER_CRON).sudo()._trigger(None if soon else utc(soonest))
 
     def _record_step_error(self, error):
         """Keep the error on the run; try the step again a minute later, or end the
@@ -430,11 +432,16 @@ class PartnerInviteRun(models.Model):
         sessions = {}  # one SMTP connection per step and server
         taken, held_until = 0, None
         try:
-            # the first batch always: every step moves the run forward
-            while not taken or time.monotonic() < deadline:
+            while True:
                 lines = self._next_batch(size)
                 if not lines:
-                    break
+                    # work due in a moment (a retry after a pause): wait for it here,
+                    # Odoo's scheduler would look again only a minute later
+                    next_at = self._next_work_at()
+                    if not self._may_wait_for(next_at, deadline):
+                        break
+                    time.sleep(max(next_at - time.time(), 0))
+                    continue
                 taken += len(lines)
                 outcome = delivery._deliver(
                     lines, deadline, sessions, auto_commit=self._auto_commit()
@@ -444,8 +451,12 @@ class PartnerInviteRun(models.Model):
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                     if not self._lock() or self._cancelled():
                         return taken, None
-                if outcome.untried:  # the pace, the quota or the time came first
-                    held_until = outcome.wait_until
+                if time.monotonic() >= deadline:
+                    break
+                if outcome.untried and not self._may_wait_for(
+                    outcome.wait_until, deadline
+                ):
+                    held_until = outcome.wait_until  # the pace or the quota
                     break
         finally:
             self.env["partner.login.mailer"]._close_sessions(sessions)
@@ -456,6 +467,14 @@ class PartnerInviteRun(models.Model):
         if values:
             self.write(values)
         return taken, next_at
+
+    @api.model
+    def _may_wait_for(self, moment, deadline):
+        """Whether the step may sleep until ``moment`` (seconds since the epoch)."""
+        if moment is None:
+            return False
+        wait = moment - time.time()
+        return wait <= MAX_PACING_SLEEP and time.monotonic() + wait < deadline
 
     def _next_batch(self, size):
         """Lines to deliver now, marked "sending": retries that are due first, then
