@@ -122,6 +122,7 @@ class PartnerInviteRun(models.Model):
         """What the run waits for and when it expects to end, from the lines in one
         query per run, and the pace each of its mail servers holds it to."""
         pace = self.env["partner.login.pace"]
+        self.env["partner.invite.run.line"].flush_model()
         for run in self:
             self.env.cr.execute(
                 SQL(
@@ -519,6 +520,7 @@ class PartnerInviteRun(models.Model):
             return held_until
         if self.origin == "bulk" and not self.all_taken:
             return time.time()
+        self.env["partner.invite.run.line"].flush_model(["outcome", "next_attempt_at"])
         self.env.cr.execute(
             SQL(
                 """SELECT min(next_attempt_at) FROM partner_invite_run_line
