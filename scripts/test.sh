@@ -55,6 +55,9 @@ echo "== lockout across two servers"
 echo "== uninstall"
 "$PY" "$REPO_ROOT/scripts/check_uninstall.py" "$DB" "$ADDONS_PATH" || failed=1
 
+echo "== the demo's mail catcher"
+"$PY" "$REPO_ROOT/scripts/check_mail_catcher.py" || failed=1
+
 if [ "$ONLY_TESTS" = 0 ]; then
     echo "== ruff"
     (cd "$REPO_ROOT" && "$PY" -m ruff check . && "$PY" -m ruff format --check .) || failed=1
