@@ -7,6 +7,7 @@ from odoo import api, fields, models, modules
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from .. import compat
 from .partner_login_credential import CREDENTIAL_KINDS
 from .website_login_settings import MANAGER_GROUP, website_setting
 
@@ -238,7 +239,7 @@ class PartnerInviteRun(models.Model):
             run.write(values)
         # an estimate: counting what remains would scan every contact at each step
         remaining = 0 if finished else max(run.eligible_count - run.invited_count, 1)
-        self.env["ir.cron"]._notify_progress(done=taken, remaining=remaining)
+        compat.cron_progress(self.env, taken, remaining, self._auto_commit())
         if remaining:
             # wake the cron worker at once after this pass, not at its next poll
             self.env.ref(WORKER_CRON).sudo()._trigger()

@@ -17,6 +17,7 @@ from markupsafe import escape
 
 from odoo import api, models, tools
 
+from .. import compat
 from .partner_login_mail import CREDENTIAL_PLACEHOLDERS
 from .res_partner import NOTE_PORTAL_ACCESS_LATER
 
@@ -120,8 +121,11 @@ class PartnerLoginMailer(models.AbstractModel):
         self, partners, mails, secrets_by_partner, kind, outcome, deadline, sessions
     ):
         mail_server_model = self.env["ir.mail_server"].sudo()  # servers are config
-        # a handful of configured servers, as mail.mail reads them
-        servers = mail_server_model.search([], order="sequence, id")  # pylint: disable=no-search-all
+        # a handful of configured servers, as mail.mail reads them (users' personal
+        # servers left out, as Odoo does when it picks the server)
+        servers = mail_server_model.search(
+            compat.shared_mail_servers_domain(mail_server_model), order="sequence, id"
+        )
         by_route = defaultdict(list)
         for partner in partners:
             values = mails[partner.id]
@@ -139,8 +143,8 @@ class PartnerLoginMailer(models.AbstractModel):
                 try:
                     session = sessions.get(key)
                     if session is None:
-                        session = sessions[key] = sender.connect(
-                            mail_server_id=server_id, smtp_from=smtp_from
+                        session = sessions[key] = compat.smtp_connect(
+                            sender, mail_server_id=server_id, smtp_from=smtp_from
                         )
                 except Exception as error:  # noqa: BLE001 - any failure to connect
                     reason = self.env._(
@@ -196,7 +200,8 @@ class PartnerLoginMailer(models.AbstractModel):
 
     @api.model
     def _build(self, sender, values, body, email_to):
-        return sender.build_email(
+        return compat.build_email(
+            sender,
             email_from=values["email_from"],
             email_to=email_to,
             subject=values["subject"],

@@ -15,6 +15,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .. import compat
 from .website_login_settings import website_setting
 
 
@@ -27,9 +28,16 @@ class ResUsersLoginLockout(models.Model):
     last_failure_at = fields.Datetime(required=True)
     locked_until = fields.Datetime()
 
-    _sql_constraints = [
-        ("user_uniq", "unique(user_id)", "One lockout record per user."),
-    ]
+    # the lockout's ON CONFLICT (user_id) needs it: 18.0 and 19.0 declare it apart
+    # (compat.py); its name in PostgreSQL is the same
+    if compat.MODEL_CONSTRAINTS:
+        _user_uniq = models.Constraint(
+            "unique(user_id)", "One lockout record per user."
+        )
+    else:
+        _sql_constraints = [
+            ("user_uniq", "unique(user_id)", "One lockout record per user."),
+        ]
 
     @api.model
     def _locked_until(self, user_id):
