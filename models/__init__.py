@@ -1,5 +1,6 @@
 from . import (
     ir_http,
+    ir_qweb,
     mail_render_mixin,
     mail_template,
     partner_invite_run,
