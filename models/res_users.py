@@ -171,13 +171,18 @@ class ResUsers(models.Model):
 
     def _set_password(self):
         result = super()._set_password()
+        self._website_own_credential_set()
+        return result
+
+    def _website_own_credential_set(self):
+        """A password of one's own, or a first passkey (19.0's auth_passkey): the
+        temporary password or link ends, the contact is "Active"."""
         portal_users = self.filtered("share")
         if portal_users:
             self.env["partner.login.credential"].sudo().search(
                 [("user_id", "in", portal_users.ids)]
             ).unlink()
             portal_users.partner_id._set_website_access_state("active")
-        return result
 
     def _has_portal_access(self):
         """What Odoo's portal wizard shows as a portal user: active, in the portal
@@ -234,6 +239,12 @@ class ResUsers(models.Model):
             users._website_access_restored()
 
     def write(self, vals):
+        if any(
+            command[0] == Command.CREATE
+            for command in vals.get("auth_passkey_key_ids") or ()
+        ):
+            # how 19.0's auth_passkey adds a passkey (auth.passkey.key.create)
+            self._website_own_credential_set()
         if self.env.context.get(SYNCING_PORTAL_ACCESS) or not (
             {"active", compat.GROUPS_FIELD} & vals.keys()
             or any(name.startswith(("in_group_", "sel_groups_")) for name in vals)
