@@ -5,6 +5,7 @@ lockout across two server processes: scripts/check_lockout.py)."""
 import statistics
 from datetime import timedelta
 
+import lxml.html
 from freezegun import freeze_time
 
 from odoo import fields
@@ -29,27 +30,32 @@ class TestLoginLockout(WebsiteLoginCase, HttpCase):
         # Odoo's per-IP cooldown off: what is left is the addon's per-account one
         set_param("base.login_cooldown_after", 0)
 
-    def fail(self, times, login="jane.doe"):
+    def fail_logins(self, times, login="jane.doe"):
         for _attempt in range(times):
             self.assertFalse(self.authenticates(login, "wrong-guess"))
 
     @mute_logger("odoo.addons.base.models.res_users", "odoo.http")
     def test_enough_failures_lock_the_account_whatever_the_password(self):
-        self.fail(3)
+        self.fail_logins(3)
         self.assertTrue(self.jane.website_login_locked_until)
         self.assertFalse(self.authenticates("jane.doe", PASSWORD))
         self.assertFalse(self.authenticates(self.jane.email, PASSWORD))
         # the refusal reads like a wrong password's
         locked = self.post_login("jane.doe", PASSWORD)
         self.assertEqual(locked.status_code, 200)
-        self.assertIn("Wrong login/password", locked.text)
-        self.assertNotIn("lock", locked.text.lower())
+        alerts = lxml.html.fromstring(locked.text).xpath(
+            "//form[hasclass('oe_login_form')]//*[hasclass('alert-danger')]"
+        )
+        self.assertEqual(
+            [alert.text_content().strip() for alert in alerts],
+            ["Wrong login/password"],
+        )
 
     @mute_logger("odoo.addons.base.models.res_users")
     def test_a_success_starts_the_count_again(self):
-        self.fail(2)
+        self.fail_logins(2)
         self.assertTrue(self.authenticates("jane.doe", PASSWORD))
-        self.fail(2)
+        self.fail_logins(2)
         self.assertFalse(self.jane.website_login_locked_until)
         self.assertTrue(self.authenticates("jane.doe", PASSWORD))
 
@@ -57,11 +63,11 @@ class TestLoginLockout(WebsiteLoginCase, HttpCase):
     def test_the_cooldown_grows_and_ends_by_itself(self):
         start = fields.Datetime.now()
         with freeze_time(start):
-            self.fail(3)
+            self.fail_logins(3)
         first = self.jane.website_login_locked_until
         self.assertEqual(first, start + timedelta(minutes=1))
         with freeze_time(start + timedelta(seconds=10)):
-            self.fail(1)  # one more guess while locked
+            self.fail_logins(1)  # one more guess while locked
             self.jane.invalidate_recordset(["website_login_locked_until"])
             self.assertEqual(
                 self.jane.website_login_locked_until,
@@ -74,14 +80,14 @@ class TestLoginLockout(WebsiteLoginCase, HttpCase):
     def test_the_cooldown_is_capped_so_the_owner_is_only_delayed(self):
         start = fields.Datetime.now()
         with freeze_time(start):
-            self.fail(40)
+            self.fail_logins(40)
         self.assertEqual(
             self.jane.website_login_locked_until, start + timedelta(minutes=60)
         )
 
     @mute_logger("odoo.addons.base.models.res_users")
     def test_a_manager_unlocks_an_employee_may_not(self):
-        self.fail(3)
+        self.fail_logins(3)
         with self.assertRaises(AccessError):
             self.jane.with_user(self.clerk).action_unlock_website_login()
         self.assertTrue(self.jane.website_login_locked_until)
@@ -92,7 +98,7 @@ class TestLoginLockout(WebsiteLoginCase, HttpCase):
 
     @mute_logger("odoo.addons.base.models.res_users")
     def test_unknown_logins_lock_nothing(self):
-        self.fail(5, login="nobody.here")
+        self.fail_logins(5, login="nobody.here")
         self.assertFalse(self.env["res.users.login.lockout"].sudo().search([]))
 
 
@@ -116,8 +122,11 @@ class TestLoginLockoutTiming(WebsiteLoginCase, HttpCase):
     @mute_logger("odoo.http", "odoo.addons.base.models.res_users")
     def test_a_locked_account_refuses_in_the_time_of_a_wrong_password(self):
         self.authenticate_json("nobody.here", "warm-up")  # makes the decoy hash
+        # a login counted the way /web/login counts it: a failed JSON
+        # authenticate is rolled back in an HttpCase on 19.0, with the lockout
+        # row its own cursor wrote (check_lockout.py counts them on real servers)
         for _attempt in range(3):
-            self.authenticate_json("olga", "wrong-guess")
+            self.assertFalse(self.authenticates("olga", "wrong-guess"))
         self.assertTrue(self.olga.website_login_locked_until)
         locked, wrong, unknown = [], [], []
         for _sample in range(TIMING_SAMPLES):  # interleaved: the same machine load
