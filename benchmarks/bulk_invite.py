@@ -70,7 +70,7 @@ class CountingSink:
 
 
 def addons_path(link_dir):
-    root = Path(odoo.__file__).resolve().parent.parent
+    root = Path(odoo.release.__file__).resolve().parent.parent
     (Path(link_dir) / ADDON).symlink_to(REPO)
     return ",".join([str(root / "addons"), str(root / "odoo" / "addons"), link_dir])
 
@@ -268,7 +268,7 @@ def bench_size(size, sample, path, keep):
     log_path = tempfile.mktemp(prefix=f"{db}-", suffix=".log")
     server = None
     try:
-        config["db_name"] = db
+        config["db_name"] = [db] if odoo.release.version_info[0] >= 19 else db
         registry = Registry(db)
         with registry.cursor() as cr:
             env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
@@ -385,7 +385,9 @@ def main():
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's chatter
     with tempfile.TemporaryDirectory() as link_dir:
         path = addons_path(link_dir)
-        config["addons_path"] = path
+        config["addons_path"] = (
+            path.split(",") if odoo.release.version_info[0] >= 19 else path
+        )
         odoo.modules.module.initialize_sys_path()
         results = []
         for size in (int(value) for value in args.sizes.split(",")):
