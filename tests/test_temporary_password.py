@@ -157,6 +157,10 @@ class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
         self.assertTrue(self.logs_in("new@visitor.test", "Visitor-1"))
 
 
+# the gate's answer to a JSON-RPC call
+REFUSED = "werkzeug.exceptions.Forbidden"
+
+
 @tagged("post_install", "-at_install")
 class TestTemporaryPasswordGate(WebsiteLoginCase, HttpCase):
     """While a temporary password is in use, JSON calls wait for a credential of
@@ -176,7 +180,7 @@ class TestTemporaryPasswordGate(WebsiteLoginCase, HttpCase):
         self.assertEqual(self.post_login("jane.doe", self.password).status_code, 303)
 
     def call(self, model, method, args, kwargs=None):
-        """A web client's call: (HTTP status, its JSON-RPC result or error)."""
+        """A web client's call: (the error's name or None, its result)."""
         response = self.url_open(
             f"/web/dataset/call_kw/{model}/{method}",
             data=json.dumps(
@@ -193,15 +197,14 @@ class TestTemporaryPasswordGate(WebsiteLoginCase, HttpCase):
             ),
             headers={"Content-Type": "application/json"},
         )
-        if response.status_code != 200:
-            return response.status_code, None
         answer = response.json()
-        return 200, answer.get("result", answer.get("error"))
+        error = answer.get("error")
+        return error and error["data"]["name"], answer.get("result")
 
     def test_json_calls_and_bearer_routes_are_refused(self):
         uid = self.jane.website_user_id.id
-        self.assertEqual(self.call("res.users", "api_key_wizard", [[uid]])[0], 403)
-        self.assertEqual(self.call("res.partner", "read", [[self.jane.id]])[0], 403)
+        self.assertEqual(self.call("res.users", "api_key_wizard", [[uid]])[0], REFUSED)
+        self.assertEqual(self.call("res.partner", "read", [[self.jane.id]])[0], REFUSED)
         # 19.0's /json/2 (auth="bearer") takes a browser's session with its headers
         response = self.url_open(
             "/json/2/res.partner/read",
@@ -223,15 +226,15 @@ class TestTemporaryPasswordGate(WebsiteLoginCase, HttpCase):
             return
         # /my/security's "Add Passkey": the identity check, with the temporary
         # password, then the passkey's options
-        status, check = self.call("res.users", "action_create_passkey", [[user.id]])
-        self.assertEqual((status, check["res_model"]), (200, "res.users.identitycheck"))
-        status, action = self.call(
+        error, check = self.call("res.users", "action_create_passkey", [[user.id]])
+        self.assertEqual((error, check["res_model"]), (None, "res.users.identitycheck"))
+        error, action = self.call(
             "res.users.identitycheck",
             "run_check",
             [[check["res_id"]]],
             {"context": {"password": self.password}},
         )
-        self.assertEqual(status, 200)
+        self.assertIsNone(error)
         self.assertEqual(action["res_model"], "auth.passkey.key.create")
         self.assertIn("challenge", action["context"]["registration"])
         # an identity check made for anything else stays refused
@@ -255,7 +258,7 @@ class TestTemporaryPasswordGate(WebsiteLoginCase, HttpCase):
                 [[other.id]],
                 {"context": {"password": self.password}},
             )[0],
-            403,
+            REFUSED,
         )
         # the passkey saved as auth.passkey.key.create's make_key saves it (its
         # WebAuthn verification needs an authenticator)
