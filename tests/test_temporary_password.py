@@ -217,7 +217,10 @@ class TestTemporaryPasswordGate(WebsiteLoginCase, HttpCase):
                 "Sec-Fetch-User": "?1",
             },
         )
-        self.assertEqual(response.status_code, 403 if compat.ODOO_MAJOR >= 19 else 404)
+        if compat.ODOO_MAJOR >= 19:
+            self.assertEqual(response.status_code, 403)
+        else:  # 18.0 has no /json/2: nothing of the contact's comes back
+            self.assertNotIn(self.jane.email, response.text)
 
     def test_a_first_passkey_ends_the_temporary_password(self):
         user = self.jane.website_user_id
