@@ -117,7 +117,7 @@ def smtp_limit(messages=3000):
 
 
 def addons_path(link_dir):
-    root = Path(odoo.__file__).resolve().parent.parent
+    root = Path(odoo.release.__file__).resolve().parent.parent
     (Path(link_dir) / ADDON).symlink_to(REPO)
     return ",".join([str(root / "addons"), str(root / "odoo" / "addons"), link_dir])
 
@@ -317,7 +317,7 @@ def bench_size(size, sample, path, keep, provider_rate=None, rate_set=False):
     log_path = tempfile.mktemp(prefix=f"{db}-", suffix=".log")
     server = None
     try:
-        config["db_name"] = db
+        config["db_name"] = [db] if odoo.release.version_info[0] >= 19 else db
         registry = Registry(db)
         with registry.cursor() as cr:
             env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
@@ -471,7 +471,9 @@ def main():
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's chatter
     with tempfile.TemporaryDirectory() as link_dir:
         path = addons_path(link_dir)
-        config["addons_path"] = path
+        config["addons_path"] = (
+            path.split(",") if odoo.release.version_info[0] >= 19 else path
+        )
         odoo.modules.module.initialize_sys_path()
         print(f"the local SMTP server's own limit: {smtp_limit():.0f} mails/s")
         for figure in args.plan.split(","):

@@ -1,6 +1,7 @@
 from . import (
     ir_http,
     ir_mail_server,
+    ir_qweb,
     mail_render_mixin,
     mail_template,
     mail_thread,

@@ -5,7 +5,8 @@ from markupsafe import Markup
 from odoo import api, models
 from odoo.tools import safe_eval
 
-from odoo.addons.base.models.ir_qweb import QWebException
+from .. import compat
+from .ir_qweb import memoised_compilation
 
 # Context key set by the addon's batch mail rendering of its own two templates.
 COMPILE_ONCE = "website_login_compile_once"
@@ -27,7 +28,14 @@ class MailRenderMixin(models.AbstractModel):
         Only for the addon's own rendering: in sudo (which Odoo renders without
         restriction anyway) of its two templates, which only Website Login managers
         may edit (mail_template.py). Everything else, errors included, goes the
-        Odoo way: no rendering rule of Odoo's is copied here."""
+        Odoo way: no rendering rule of Odoo's is copied here.
+
+        On 19.0, whose QWeb is another engine, Odoo's own loop renders each record
+        (ir.qweb._render, with its checks) and only the compilation of the
+        fragment is kept for the next records (ir_qweb.py). Measured with
+        benchmarks/qweb_compile_once.py (500 contacts, body_html of the invite
+        template, 2 cores, one sitting): 19.0 6.25 ms per contact the Odoo way,
+        0.21 ms so; 18.0 7.37 ms and 0.10 ms."""
         if not (
             self.env.context.get(COMPILE_ONCE)
             and self.env.su
@@ -37,6 +45,11 @@ class MailRenderMixin(models.AbstractModel):
             return super()._render_template_qweb(
                 template_src, model, res_ids, add_context, options
             )
+        if compat.ODOO_MAJOR >= 19:
+            with memoised_compilation():
+                return super()._render_template_qweb(
+                    template_src, model, res_ids, add_context, options
+                )
         variables = self._render_eval_context()
         variables.update(add_context or {})
         qweb = (
@@ -56,7 +69,7 @@ class MailRenderMixin(models.AbstractModel):
                 # [5:-6]: the <div> wrapping the fragment, which Odoo removes too
                 results[record.id] = Markup(rendered)[5:-6]
             return results
-        except QWebException:
+        except compat.QWebError:
             return super()._render_template_qweb(
                 template_src, model, res_ids, add_context, options
             )

@@ -7,6 +7,7 @@ from odoo import Command, api, fields, models, modules
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from .. import compat
 from .partner_login_credential import CREDENTIAL_KINDS
 from .partner_login_delivery import MAX_PACING_SLEEP
 from .partner_login_mail import one_line
@@ -400,7 +401,7 @@ class PartnerInviteRun(models.Model):
         # work within a moment: the next step starts at once and waits for it
         # (Odoo's scheduler looks at later triggers only about once a minute)
         soon = soonest is not None and soonest <= now + MAX_PACING_SLEEP
-        self.env["ir.cron"]._notify_progress(done=taken, remaining=int(soon))
+        compat.cron_progress(self.env, taken, int(soon), self._auto_commit())
         if soonest is not None:
             self.env.ref(WORKER_CRON).sudo()._trigger(None if soon else utc(soonest))
 

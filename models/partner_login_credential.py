@@ -9,6 +9,7 @@ from werkzeug.urls import url_encode
 from odoo import api, fields, models
 from odoo.exceptions import AccessDenied, UserError
 
+from .. import compat
 from .website_login_settings import website_setting
 
 # 55 symbols, without the look-alikes 0 O o 1 l I i, so a password can be read and
@@ -57,9 +58,20 @@ class PartnerLoginCredential(models.Model):
     secret_hash = fields.Char(required=True, readonly=True)
     expires_at = fields.Datetime(required=True, readonly=True, index=True)
 
-    _sql_constraints = [
-        ("user_unique", "UNIQUE(user_id)", "A user has at most one temporary password.")
-    ]
+    # the UNIQUE(user_id) the credentials rely on: 18.0 and 19.0 declare it apart
+    # (compat.py); its name in PostgreSQL is the same
+    if compat.MODEL_CONSTRAINTS:
+        _user_unique = models.Constraint(
+            "UNIQUE(user_id)", "A user has at most one temporary password."
+        )
+    else:
+        _sql_constraints = [
+            (
+                "user_unique",
+                "UNIQUE(user_id)",
+                "A user has at most one temporary password.",
+            )
+        ]
 
     @api.model
     def _hash_key(self):

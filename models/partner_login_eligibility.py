@@ -5,8 +5,8 @@ the bulk invite counts and lists the contacts each rule leaves out by its name
 (``reason``) without further code (a ``skipped_<reason>`` count on the run)."""
 
 from odoo import api, fields, models
-from odoo.osv import expression
 
+from .. import compat
 from .website_login_settings import website_setting
 
 
@@ -161,7 +161,7 @@ class PartnerLoginEligibility(models.AbstractModel):
     @api.model
     def _invite_domain(self):
         """Contacts the bulk invite sends to now."""
-        return expression.AND(
+        return compat.domain_and(
             [domain for _reason, _message, domain in self._rules(True)]
         )
 

@@ -16,6 +16,8 @@ from odoo import api, models, tools
 
 from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 
+from .. import compat
+
 _logger = logging.getLogger(__name__)
 
 ACCEPTED = "accepted"
@@ -84,9 +86,11 @@ class PartnerLoginMailer(models.AbstractModel):
     @api.model
     def _servers(self):
         """The outgoing mail servers Odoo's queue chooses from."""
-        # sudo: servers are configuration; a handful, as mail.mail reads them
-        return (
-            self.env["ir.mail_server"].sudo().search([], order="sequence, id")  # pylint: disable=no-search-all
+        # sudo: servers are configuration; a handful, as mail.mail reads them (no
+        # user's personal server on 19.0)
+        servers = self.env["ir.mail_server"].sudo()
+        return servers.search(
+            compat.shared_mail_servers_domain(servers), order="sequence, id"
         )
 
     @api.model
@@ -124,8 +128,10 @@ class PartnerLoginMailer(models.AbstractModel):
         if sessions.get(route) is None:
             server_id, smtp_from, alias_domain_id = route
             try:
-                sessions[route] = self._sender(alias_domain_id).connect(
-                    mail_server_id=server_id, smtp_from=smtp_from
+                sessions[route] = compat.smtp_connect(
+                    self._sender(alias_domain_id),
+                    mail_server_id=server_id,
+                    smtp_from=smtp_from,
                 )
             except Exception as error:  # noqa: BLE001 - any failure to connect
                 result = classify(error)
@@ -141,7 +147,8 @@ class PartnerLoginMailer(models.AbstractModel):
 
     @api.model
     def _build(self, route, values, body, email_to):
-        return self._sender(route[2]).build_email(
+        return compat.build_email(
+            self._sender(route[2]),
             email_from=values["email_from"],
             email_to=email_to,
             subject=values["subject"],

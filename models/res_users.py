@@ -4,9 +4,9 @@ from datetime import datetime, timedelta
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessDenied, UserError
-from odoo.osv import expression
 from odoo.tools import SQL
 
+from .. import compat
 from .login_attempt import LoginAttempt, usable_password
 from .res_partner import NOTE_PORTAL_ACCESS_LATER, SYNCING_PORTAL_ACCESS
 from .website_login_settings import MANAGER_GROUP, website_setting
@@ -40,22 +40,44 @@ class ResUsers(models.Model):
         self.invalidate_recordset(["website_session_version"])
         self.env.registry.clear_cache()  # session tokens are cached per session
 
-    @classmethod
-    def _login(cls, db, credential, user_agent_env):
+    @staticmethod
+    def _website_login_credential(credential):
         if credential.get("type") == "password" and credential.get("login") is None:
             # /web/login drops an empty login field, and Odoo would fail on it with
             # a KeyError (a server error): refuse it like an unknown login instead
-            credential = {**credential, "login": ""}
-        with LoginAttempt.tracked(cls.pool, credential) as attempt:
-            attempt.count_first(cls.pool, bool(user_agent_env.get("interactive")))
-            return super()._login(db, credential, user_agent_env)
+            return {**credential, "login": ""}
+        return credential
 
-    @classmethod
-    def check(cls, db, uid, passwd):
-        # an RPC call with a portal account's uid and a password is a login too:
-        # its failures count towards the account's lockout
-        with LoginAttempt.tracked(cls.pool, {}, equal_time=False):
-            return super().check(db, uid, passwd)
+    # An RPC call with a portal account's uid and a password is a login too: its
+    # failures count towards the account's lockout (check on 18.0,
+    # _check_uid_passwd on 19.0; see compat.py).
+    if compat.LOGIN_IS_CLASS_METHOD:
+
+        @classmethod
+        def _login(cls, db, credential, user_agent_env):
+            credential = cls._website_login_credential(credential)
+            with LoginAttempt.tracked(cls.pool, credential) as attempt:
+                attempt.count_first(cls.pool, bool(user_agent_env.get("interactive")))
+                return super()._login(db, credential, user_agent_env)
+
+        @classmethod
+        def check(cls, db, uid, passwd):
+            with LoginAttempt.tracked(cls.pool, {}, equal_time=False):
+                return super().check(db, uid, passwd)
+
+    else:
+
+        def _login(self, credential, user_agent_env):
+            credential = self._website_login_credential(credential)
+            registry = self.env.registry
+            with LoginAttempt.tracked(registry, credential) as attempt:
+                attempt.count_first(registry, bool(user_agent_env.get("interactive")))
+                return super()._login(credential, user_agent_env)
+
+        @api.model
+        def _check_uid_passwd(self, uid, passwd):
+            with LoginAttempt.tracked(self.env.registry, {}, equal_time=False):
+                return super()._check_uid_passwd(uid, passwd)
 
     def _on_login_cooldown(self, failures, previous):
         """Odoo's per-address cooldown with the addon's threshold
@@ -86,7 +108,7 @@ class ResUsers(models.Model):
         if self.sudo().search_count(domain, limit=1):
             return domain  # Odoo's exact login first: internal users are untouched
         user_id = self.env["res.users.login.identifier"]._user_id(login)
-        return expression.OR([domain, [("id", "=", user_id)]]) if user_id else domain
+        return compat.domain_or([domain, [("id", "=", user_id)]]) if user_id else domain
 
     def _check_credentials(self, credential, env):
         attempt = LoginAttempt.current()
@@ -169,6 +191,12 @@ class ResUsers(models.Model):
 
     def _set_password(self):
         result = super()._set_password()
+        self._website_own_credential_set()
+        return result
+
+    def _website_own_credential_set(self):
+        """A password of one's own, or a first passkey (19.0's auth_passkey): the
+        temporary password or link ends, the contact is "Active"."""
         portal_users = self.filtered("share")
         if portal_users:
             self.env["partner.login.credential"].sudo().search(
@@ -178,16 +206,15 @@ class ResUsers(models.Model):
             # locked it by guessing cannot keep its owner out
             self.env["res.users.login.lockout"].sudo()._forget(portal_users.ids)
             self.env["partner.login.access"]._active(portal_users.partner_id)
-        return result
 
     def _has_portal_access(self):
         """What Odoo's portal wizard shows as a portal user: active, in the portal
         group."""
         self.ensure_one()
-        # groups_id, not has_group(): read for a whole batch in one query; the
-        # group's id from the cached xmlid (env.ref() would query it each time)
+        # the groups field, not has_group(): read for a whole batch in one query;
+        # the group's id from the cached xmlid (env.ref() would query it each time)
         portal_id = self.env["ir.model.data"]._xmlid_to_res_id("base.group_portal")
-        return self.active and portal_id in self.groups_id.ids
+        return self.active and portal_id in self[compat.GROUPS_FIELD].ids
 
     def _revoke_portal_access(self):
         """Portal access ends the way Odoo's portal wizard revokes it (archived, moved
@@ -206,7 +233,10 @@ class ResUsers(models.Model):
         public = self.env.ref("base.group_public").id
         new, old = (portal, public) if granted else (public, portal)
         self.with_context(**{SYNCING_PORTAL_ACCESS: True}).write(
-            {"active": granted, "groups_id": [Command.unlink(old), Command.link(new)]}
+            {
+                "active": granted,
+                compat.GROUPS_FIELD: [Command.unlink(old), Command.link(new)],
+            }
         )
 
     def _website_access_ended(self):
@@ -232,8 +262,14 @@ class ResUsers(models.Model):
             users._website_access_restored()
 
     def write(self, vals):
+        if any(
+            command[0] == Command.CREATE
+            for command in vals.get("auth_passkey_key_ids") or ()
+        ):
+            # how 19.0's auth_passkey adds a passkey (auth.passkey.key.create)
+            self._website_own_credential_set()
         if self.env.context.get(SYNCING_PORTAL_ACCESS) or not (
-            {"active", "groups_id"} & vals.keys()
+            {"active", compat.GROUPS_FIELD} & vals.keys()
             or any(name.startswith(("in_group_", "sel_groups_")) for name in vals)
         ):
             return super().write(vals)
@@ -343,7 +379,8 @@ class ResUsers(models.Model):
         once per batch, where their copy() of the template costs a copy per user."""
         template = self._website_portal_template()
         if not template:
-            return {"groups_id": [Command.set([self.env.ref("base.group_portal").id])]}
+            portal = self.env.ref("base.group_portal")
+            return {compat.GROUPS_FIELD: [Command.set([portal.id])]}
         values = template.copy_data({"partner_id": False, "login": False})[0]
         values["active"] = True  # the template itself is archived
         return values

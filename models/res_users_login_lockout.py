@@ -23,6 +23,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .. import compat
 from .website_login_settings import website_setting
 
 SCOPE_LOGIN = "login"
@@ -42,13 +43,20 @@ class ResUsersLoginLockout(models.Model):
     last_failure_at = fields.Datetime(required=True)
     locked_until = fields.Datetime()
 
-    _sql_constraints = [
-        (
-            "user_scope_uniq",
-            "unique(user_id, scope)",
-            "One lockout record per user and way in.",
-        ),
-    ]
+    # the lockout's ON CONFLICT (user_id, scope) needs it: 18.0 and 19.0 declare it
+    # apart (compat.py); its name in PostgreSQL is the same
+    if compat.MODEL_CONSTRAINTS:
+        _user_scope_uniq = models.Constraint(
+            "unique(user_id, scope)", "One lockout record per user and way in."
+        )
+    else:
+        _sql_constraints = [
+            (
+                "user_scope_uniq",
+                "unique(user_id, scope)",
+                "One lockout record per user and way in.",
+            ),
+        ]
 
     @api.model
     def _lock_duration(self, failures):

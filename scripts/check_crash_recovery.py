@@ -112,7 +112,9 @@ def credentials_by_username(env):
 
 
 def main(db, addons_path):
-    config.parse_config(["-d", db, f"--addons-path={addons_path}", "--log-level=warn"])
+    config.parse_config(
+        ["-d", db, f"--addons-path={addons_path}", "--log-level=warn", "--no-http"]
+    )
     odoo.modules.module.initialize_sys_path()
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's chatter
     sink = SlowSink()

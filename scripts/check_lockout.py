@@ -115,7 +115,9 @@ def failures_counted(db, user_id, scope="login"):
 
 
 def main(db, addons_path):
-    config.parse_config(["-d", db, f"--addons-path={addons_path}", "--log-level=warn"])
+    config.parse_config(
+        ["-d", db, f"--addons-path={addons_path}", "--log-level=warn", "--no-http"]
+    )
     odoo.modules.module.initialize_sys_path()
     log_path = tempfile.mktemp(prefix="lockout-", suffix=".log")
     checks = []

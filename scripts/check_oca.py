@@ -1,17 +1,20 @@
-"""Runs OCA's pre-commit module checks for 18.0 (oca-checks-odoo-module, oca-checks-po)
-on a copy of the addon named partner_website_login, as OCA's CI sees it."""
+"""Runs OCA's pre-commit module checks (oca-checks-odoo-module, oca-checks-po) on the
+addon of one Odoo series (scripts/make_series.py), in a folder named
+partner_website_login, as OCA's CI sees it.
+
+Usage: scripts/check_oca.py [SERIES]   (default: the root's series)"""
 
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from check_wheel import copy_addon
+from make_series import ADDON, make_series, root_series
 
 
-def main():
+def main(series):
     with tempfile.TemporaryDirectory() as tmp:
-        addon = copy_addon(tmp)
+        addon = make_series(series, Path(tmp, ADDON))
         translations = sorted(str(path) for path in addon.glob("i18n/*.po*"))
         failed = 0
         tools = Path(sys.executable).parent  # installed beside this Python
@@ -25,4 +28,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else root_series()))

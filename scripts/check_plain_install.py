@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Install the addon as a plain Odoo 18.0 would and fail on any WARNING or ERROR.
+"""Install the addon as a plain Odoo (this Python's series) would and fail on any
+WARNING or ERROR.
 
 "Plain" means: every Python package installed here that Odoo's own requirements do
 not bring (the test tools, a machine's extras such as Pygments) is hidden from the
@@ -20,7 +21,7 @@ import tempfile
 import psycopg2
 from pip._vendor.packaging.markers import Marker  # pip is in every venv
 
-import odoo
+import odoo.release
 
 ADDON = "partner_website_login"
 PROBLEM = re.compile(r"^\S+ \S+ \d+ (WARNING|ERROR|CRITICAL) ")
@@ -59,7 +60,8 @@ def requirement_names(lines):
 
 
 def odoo_requirements():
-    source = os.path.dirname(os.path.dirname(odoo.__file__))
+    # odoo.release: 19.0's odoo is a namespace package, without __file__
+    source = os.path.dirname(os.path.dirname(odoo.release.__file__))
     path = os.path.join(source, "requirements.txt")
     if os.path.exists(path):
         with open(path, encoding="utf-8") as lines:

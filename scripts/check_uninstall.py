@@ -10,6 +10,7 @@ left. Exit code 0 only if every check holds.
 Usage: scripts/check_uninstall.py DATABASE ADDONS_PATH
 """
 
+import importlib
 import sys
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,16 +22,19 @@ try:
     from odoo.modules.registry import Registry
     from odoo.tools import config
 except ImportError:
-    sys.exit("ERROR: python3 cannot import Odoo 18.0: install it first.")
+    sys.exit("ERROR: this Python cannot import Odoo: run it with Odoo's Python.")
 
 ADDON = "partner_website_login"
 OWN_PASSWORD = "Own-Password-4321"
 
 
 def main(db, addons_path):
-    config.parse_config(["--log-level=warn", f"--addons-path={addons_path}"])
+    config.parse_config(
+        ["--log-level=warn", f"--addons-path={addons_path}", "--no-http"]
+    )
     odoo.modules.module.initialize_sys_path()
-    config["db_name"] = db
+    compat = importlib.import_module("odoo.addons.partner_website_login.compat")
+    compat.set_config_db(db)
 
     with Registry(db).cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})

@@ -1,8 +1,13 @@
-"""Builds the addon's wheel the OCA way (whool) and checks what an integrator gets.
+"""Builds the addon's wheel of one Odoo series the OCA way (whool) and checks what an
+integrator gets: odoo_addon_partner_website_login-<series>.x.y.z, requiring
+odoo==<series>.*.
 
 whool names the wheel after the folder and packs every git-tracked file: the build
-runs on a copy called partner_website_login that holds the addon only (no scripts/,
-benchmarks/, .ci/ or dotfiles).
+runs on the series' addon made by scripts/make_series.py, in a folder called
+partner_website_login that holds the addon only (no scripts/, benchmarks/, .ci/ or
+dotfiles).
+
+Usage: scripts/check_wheel.py [SERIES]   (default: the root's series)
 """
 
 import email
@@ -13,9 +18,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-ADDON = "partner_website_login"
-REPO = Path(__file__).resolve().parent.parent
-TOOLING = ("scripts/", "benchmarks/", ".ci/", "test-requirements.txt")
+from make_series import ADDON, TOOLING, make_series, root_series
+
 REQUIRED = [
     "__manifest__.py",
     "views/res_partner_views.xml",
@@ -31,32 +35,9 @@ def run(*args, **kwargs):
     return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs)
 
 
-def addon_files():
-    listed = run(
-        "git", "ls-files", "--cached", "--others", "--exclude-standard", cwd=REPO
-    ).stdout.splitlines()
-    return [
-        name
-        for name in listed
-        if not name.startswith(TOOLING)
-        and not name.startswith(".")
-        and (REPO / name).is_file()
-    ]
-
-
-def copy_addon(folder):
-    """The addon's files (no tooling) into ``folder``/partner_website_login."""
-    addon = Path(folder, ADDON)
-    for name in addon_files():
-        target = addon / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes((REPO / name).read_bytes())
-    return addon
-
-
-def main():
+def main(series):
     with tempfile.TemporaryDirectory() as tmp:
-        source = copy_addon(tmp)
+        source = make_series(series, Path(tmp, ADDON))
         git = ("git", "-c", "user.email=ci@localhost", "-c", "user.name=ci")
         run("git", "init", "-q", cwd=source)
         run("git", "add", "-A", cwd=source)
@@ -110,10 +91,12 @@ def main():
     problems = []
     if meta["Name"] != f"odoo-addon-{ADDON}":
         problems.append(f"wheel named {meta['Name']!r}")
+    if not wheel.name.startswith(f"odoo_addon_{ADDON}-{series}."):
+        problems.append(f"{wheel.name} is not a wheel of the {series} series")
     if not any(
-        req.startswith("odoo==18.0") for req in meta.get_all("Requires-Dist", [])
+        req.startswith(f"odoo=={series}") for req in meta.get_all("Requires-Dist", [])
     ):
-        problems.append("the wheel does not require odoo==18.0.*")
+        problems.append(f"the wheel does not require odoo=={series}.*")
     if missing:
         problems.append(f"missing from the wheel: {', '.join(missing)}")
     if stray:
@@ -130,4 +113,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else root_series()))

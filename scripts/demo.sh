@@ -2,21 +2,31 @@
 # Runs the addon locally: database partner_website_login_demo with demo data, a mail
 # catcher on 127.0.0.1 as its outgoing mail server (its mails readable on
 # http://127.0.0.1:1080), Odoo on http://127.0.0.1:8069. Sets up what is missing
-# first (Odoo 18.0 and the PostgreSQL role, see common.sh); run again, it reuses all
-# of it and the database. Ctrl-C stops everything it started.
+# first (the series' Odoo and the PostgreSQL role, see common.sh); run again, it
+# reuses all of it and the database. Ctrl-C stops everything it started.
+# Usage: scripts/demo.sh [SERIES]   (18.0, the default, or 19.0)
 # Environment: DEMO_DB, DEMO_HTTP_PORT (8069), DEMO_SMTP_PORT (2525),
 # DEMO_MAIL_PORT (1080), PG* for PostgreSQL, ODOO_PYTHON / ODOO_SOURCE for Odoo.
+# One database per series: partner_website_login_demo (18.0), ..._demo_19 (19.0).
 set -uo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "$0")/common.sh"
 
-DB=${DEMO_DB:-${ADDON}_demo}
+parse_series "$@"
+[ ${#SERIES_LIST[@]} = 1 ] && [ ${#OTHER_ARGS[@]} = 0 ] ||
+    die "usage: scripts/demo.sh [SERIES] (one of ${SUPPORTED_SERIES[*]})"
+DEMO_SERIES=${SERIES_LIST[0]}
+if [ "$DEMO_SERIES" = "$ROOT_SERIES" ]; then
+    DB=${DEMO_DB:-${ADDON}_demo}
+else
+    DB=${DEMO_DB:-${ADDON}_demo_${DEMO_SERIES%%.*}}
+fi
 HTTP_PORT=${DEMO_HTTP_PORT:-8069}
 SMTP_PORT=${DEMO_SMTP_PORT:-2525}
 MAIL_PORT=${DEMO_MAIL_PORT:-1080}
 MAIL_DIR="$REPO_ROOT/var/demo-mails"
 
-require_odoo
+require_odoo "$DEMO_SERIES"
 require_postgres
 pip_install "aiosmtpd>=1.4"
 link_addon
@@ -64,9 +74,11 @@ if [ "$installed" = installed ]; then
 else
     echo "== creating database $DB with demo data (about a minute)"
     action=(-i "$ADDON")
+    # 19.0 installs demo data only when asked
+    [ "${SERIES%%.*}" -ge 19 ] && action+=(--with-demo)
 fi
 odoo_bin --addons-path="$ADDONS_PATH" -d "$DB" "${action[@]}" \
-    --stop-after-init --log-level=warn || die "Odoo could not install $ADDON into $DB."
+    --stop-after-init --no-http --log-level=warn || die "Odoo could not install $ADDON into $DB."
 
 # The outgoing mail server is the catcher; links in mails point at this server.
 odoo_bin shell --addons-path="$ADDONS_PATH" -d "$DB" --no-http --log-level=warn \

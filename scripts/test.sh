@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Runs every check of the addon on real Odoo 18 and PostgreSQL: the tests in a
-# throwaway database, the crash-recovery check, the uninstall check, pylint-odoo,
-# ruff and the wheel. Exit code 0 only if all pass. Sets up what is missing first:
-# Odoo 18.0 (see common.sh), the PostgreSQL role, Chromium, the Python test tools.
-# Usage: scripts/test.sh [--only-tests] [odoo test tags, default /partner_website_login]
+# Runs every check of the addon on real Odoo and PostgreSQL, for each Odoo series
+# given (default: the root's, 18.0): the tests in a throwaway database, the install
+# on a plain Odoo, the crash-recovery, lockout and uninstall checks, ruff,
+# pylint-odoo (with the series' valid-odoo-versions), OCA's module checks, README
+# freshness and the wheel. Exit code 0, and ALL CHECKS PASSED, only if all pass on
+# every series. Sets up what is missing first: each series' Odoo (see common.sh),
+# the PostgreSQL role, Chromium, the Python test tools.
+# Usage: scripts/test.sh [--only-tests] [SERIES ...] [odoo test tags]
+#   e.g. scripts/test.sh 18.0 19.0      (the README's test command, and CI's)
 set -uo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "$0")/common.sh"
@@ -13,76 +17,110 @@ if [ "${1:-}" = "--only-tests" ]; then
     ONLY_TESTS=1
     shift
 fi
-TEST_TAGS=${1:-/$ADDON}
+parse_series "$@"
+TEST_TAGS=${OTHER_ARGS[0]:-/$ADDON}
 
-require_odoo
-require_postgres
-require_chromium
-pip_install -r "$REPO_ROOT/test-requirements.txt" -r "$REPO_ROOT/scripts/check-requirements.txt"
-link_addon
-
-DB="${ADDON}_test_$$"
-LOG=$(mktemp "${TMPDIR:-/tmp}/${ADDON}-test.XXXXXX.log")
+LOG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/${ADDON}-test.XXXXXX")
+DB=""
 cleanup() {
-    "$PY" - "$DB" <<'PY' >/dev/null 2>&1
+    if [ -n "$DB" ]; then
+        "$PY" - "$DB" <<'PY' >/dev/null 2>&1
 import sys, psycopg2
 conn = psycopg2.connect(dbname="postgres")
 conn.autocommit = True
 conn.cursor().execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % sys.argv[1])
 PY
-    rm -rf "$ADDONS_DIR"
-}
-trap cleanup EXIT
-
-failed=0
-echo "== tests: database $DB (log: $LOG)"
-odoo_bin --addons-path="$ADDONS_PATH" -d "$DB" -i "$ADDON" \
-    --test-enable --test-tags "$TEST_TAGS" --stop-after-init \
-    --http-interface 127.0.0.1 --http-port "$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
-    --log-level=info --log-handler=odoo.tests:INFO >"$LOG" 2>&1
-odoo_rc=$?
-"$PY" "$REPO_ROOT/scripts/summarize_test_log.py" "$LOG" "$odoo_rc" || failed=1
-
-echo "== install on a plain Odoo"
-"$PY" "$REPO_ROOT/scripts/check_plain_install.py" "$ADDONS_PATH" || failed=1
-
-echo "== crash recovery"
-"$PY" "$REPO_ROOT/scripts/check_crash_recovery.py" "$DB" "$ADDONS_PATH" || failed=1
-
-echo "== lockout across two servers"
-"$PY" "$REPO_ROOT/scripts/check_lockout.py" "$DB" "$ADDONS_PATH" || failed=1
-
-echo "== uninstall"
-"$PY" "$REPO_ROOT/scripts/check_uninstall.py" "$DB" "$ADDONS_PATH" || failed=1
-
-echo "== the demo's mail catcher"
-"$PY" "$REPO_ROOT/scripts/check_mail_catcher.py" || failed=1
-
-if [ "$ONLY_TESTS" = 0 ]; then
-    echo "== ruff"
-    (cd "$REPO_ROOT" && "$PY" -m ruff check . && "$PY" -m ruff format --check .) || failed=1
-    # OCA's two rc files for 18.0; they still name checks that pylint-odoo 10 moved
-    # to oca-checks-odoo-module (run below), hence unknown-option-value.
-    echo "== pylint-odoo (OCA's mandatory and optional checks)"
-    for rcfile in .pylintrc-mandatory .pylintrc; do
-        (cd "$ADDONS_DIR" && "$PY" -m pylint --rcfile="$REPO_ROOT/$rcfile" \
-            --disable=unknown-option-value "$ADDON") || failed=1
-    done
-    echo "== oca-checks-odoo-module, oca-checks-po"
-    "$PY" "$REPO_ROOT/scripts/check_oca.py" || failed=1
-    echo "== README.rst from readme/"
-    if command -v pandoc >/dev/null 2>&1; then
-        "$PY" "$REPO_ROOT/scripts/gen_readme.py" --check || failed=1
-    else
-        echo "not checked: pandoc is not installed (apt-get install pandoc)"
     fi
-    echo "== wheel"
-    "$PY" "$REPO_ROOT/scripts/check_wheel.py" || failed=1
-fi
+    [ -n "${ADDONS_DIR:-}" ] && rm -rf "$ADDONS_DIR"
+    DB=""
+    ADDONS_DIR=""
+}
 
-if [ "$failed" = 0 ]; then
+# run_series SERIES: every check on that series; returns 1 if one failed
+run_series() {
+    local failed=0 with_demo=() log
+    trap cleanup EXIT
+    require_odoo "$1"
+    require_postgres
+    pip_install -r "$REPO_ROOT/test-requirements.txt" -r "$REPO_ROOT/scripts/check-requirements.txt"
+    link_addon
+    # 19.0 installs demo data only when asked (the tests use it)
+    [ "${SERIES%%.*}" -ge 19 ] && with_demo=(--with-demo)
+    DB="${ADDON}_test_${SERIES%%.*}_$$"
+    log="$LOG_DIR/tests-$SERIES.log"
+    echo "== [$SERIES] tests: database $DB (log: $log)"
+    odoo_bin --addons-path="$ADDONS_PATH" -d "$DB" -i "$ADDON" "${with_demo[@]}" \
+        --test-enable --test-tags "$TEST_TAGS" --stop-after-init \
+        --http-interface 127.0.0.1 --http-port "$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
+        --log-level=info --log-handler=odoo.tests:INFO >"$log" 2>&1
+    local odoo_rc=$?
+    "$PY" "$REPO_ROOT/scripts/summarize_test_log.py" "$log" "$odoo_rc" || failed=1
+
+    echo "== [$SERIES] install on a plain Odoo"
+    "$PY" "$REPO_ROOT/scripts/check_plain_install.py" "$ADDONS_PATH" || failed=1
+
+    echo "== [$SERIES] crash recovery"
+    "$PY" "$REPO_ROOT/scripts/check_crash_recovery.py" "$DB" "$ADDONS_PATH" || failed=1
+
+    echo "== [$SERIES] lockout across two servers"
+    "$PY" "$REPO_ROOT/scripts/check_lockout.py" "$DB" "$ADDONS_PATH" || failed=1
+
+    echo "== [$SERIES] uninstall"
+    "$PY" "$REPO_ROOT/scripts/check_uninstall.py" "$DB" "$ADDONS_PATH" || failed=1
+
+    echo "== [$SERIES] the demo's mail catcher"
+    "$PY" "$REPO_ROOT/scripts/check_mail_catcher.py" || failed=1
+
+    if [ "$ONLY_TESTS" = 0 ]; then
+        echo "== [$SERIES] ruff"
+        # the checkout (scripts included), and the series' addon as made
+        (cd "$REPO_ROOT" && "$PY" -m ruff check . && "$PY" -m ruff format --check .) || failed=1
+        if [ "$SERIES" != "$ROOT_SERIES" ]; then
+            (cd "$ADDON_DIR" && "$PY" -m ruff check . && "$PY" -m ruff format --check .) || failed=1
+        fi
+        # OCA's two rc files; they still name checks that pylint-odoo 10 moved to
+        # oca-checks-odoo-module (run below), hence unknown-option-value. The
+        # manifest's version must be of the series checked.
+        echo "== [$SERIES] pylint-odoo (OCA's mandatory and optional checks)"
+        for rcfile in .pylintrc-mandatory .pylintrc; do
+            (cd "$ADDONS_DIR" && "$PY" -m pylint --rcfile="$REPO_ROOT/$rcfile" \
+                --valid-odoo-versions="$SERIES" \
+                --disable=unknown-option-value "$ADDON") || failed=1
+        done
+        echo "== [$SERIES] oca-checks-odoo-module, oca-checks-po"
+        "$PY" "$REPO_ROOT/scripts/check_oca.py" "$SERIES" || failed=1
+        echo "== [$SERIES] README.rst from readme/"
+        if command -v pandoc >/dev/null 2>&1; then
+            "$PY" "$REPO_ROOT/scripts/gen_readme.py" --check || failed=1
+        else
+            echo "FAIL: pandoc is not installed (apt-get install pandoc)"
+            failed=1
+        fi
+        echo "== [$SERIES] wheel"
+        "$PY" "$REPO_ROOT/scripts/check_wheel.py" "$SERIES" || failed=1
+    fi
+    cleanup
+    return "$failed"
+}
+
+require_chromium
+overall=0
+results=()
+for series in "${SERIES_LIST[@]}"; do
+    # each series in a subshell: a missing Odoo (die) fails that series, loudly
+    (run_series "$series")
+    rc=$?
+    if [ "$rc" = 0 ]; then
+        results+=("$series: passed")
+    else
+        results+=("$series: FAILED")
+        overall=1
+    fi
+done
+echo "== summary: ${results[*]}"
+if [ "$overall" = 0 ]; then
     echo "ALL CHECKS PASSED"
 else
     echo "SOME CHECKS FAILED"
 fi
-exit "$failed"
+exit "$overall"

@@ -19,7 +19,7 @@ from odoo.exceptions import AccessDenied
 from odoo.tests import new_test_user
 
 from odoo.addons.base.models import ir_mail_server
-from odoo.addons.base.models.res_users import Users
+from odoo.addons.partner_website_login import compat
 
 MANAGER_GROUP = "partner_website_login.group_website_login_manager"
 # what /web/login answers to every refusal (controllers/main.py)
@@ -185,6 +185,7 @@ def password_from(message):
 
 
 # Odoo's tests hash passwords with a cheap crypt context; timing needs the real one
+Users = compat.users_class()
 REAL_CRYPT_CONTEXT = Users._crypt_context
 # samples per case of a timing comparison, taken interleaved
 TIMING_SAMPLES = 20
@@ -239,15 +240,19 @@ class WebsiteLoginCase:
             [("website_enabled", "=", True)]
         ).write({"website_enabled": False})
 
+    def odoo_login(self, login, password):
+        """Odoo's login, as /web/login calls it: its auth_info, or AccessDenied."""
+        self.env.flush_all()  # what the test wrote is saved, as after a request
+        return compat.authenticate(
+            self.env,
+            {"type": "password", "login": login, "password": password},
+            {"interactive": True},
+        )
+
     def authenticates(self, login, password):
         """Whether Odoo's login, as /web/login calls it, accepts the pair."""
-        self.env.flush_all()  # what the test wrote is saved, as after a request
         try:
-            self.registry["res.users"].authenticate(
-                self.env.cr.dbname,
-                {"type": "password", "login": login, "password": password},
-                {"interactive": True},
-            )
+            self.odoo_login(login, password)
         except AccessDenied:
             return False
         return True

@@ -81,11 +81,7 @@ class TestBadInput(WebsiteLoginCase, HttpCase):
     def login_uid(self, login, password):
         self.forget_login_failures()  # neither cooldown nor lockout is under test
         try:
-            return self.registry["res.users"].authenticate(
-                self.env.cr.dbname,
-                {"type": "password", "login": login, "password": password},
-                {"interactive": True},
-            )["uid"]
+            return self.odoo_login(login, password)["uid"]
         except AccessDenied:
             return None
 

@@ -6,6 +6,7 @@ $PARTNER_WEBSITE_LOGIN_SCREENSHOTS), where README.rst says to look.
 """
 
 import base64
+import contextlib
 import json
 import os
 import time
@@ -15,6 +16,7 @@ from odoo.modules.module import get_module_path
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import ChromeBrowser
 
+from .. import compat
 from .common import WebsiteLoginCase, password_from, smtp_server
 
 NEW_PASSWORD = "Chosen-By-Ada-2026!"
@@ -41,12 +43,17 @@ class Walkthrough:
         self.folder = folder
         self.browser = ChromeBrowser(case)
         self.stopped = False
+        # 19.0 lets in only the requests of a browser given the test's cookie (one
+        # browser at a time: stop() ends it)
+        self.requests_allowed = contextlib.ExitStack()
+        self.requests_allowed.enter_context(compat.browser_requests(case, self.browser))
         case.addCleanup(self.stop)
 
     def stop(self):
         if not self.stopped:
             self.stopped = True
             self.browser.stop()
+            self.requests_allowed.close()
 
     def evaluate(self, expression):
         result = self.browser._websocket_request(

@@ -9,6 +9,7 @@ from odoo import api, fields
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
 
+from .. import compat
 from .common import WebsiteLoginCase, password_from, recipients, smtp_server
 
 
@@ -146,11 +147,7 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         self.assertEqual(len(smtp.messages), 2)
         message = next(m for m in smtp.messages if "ada@" in m["To"])
         self.assertIn(self.env.company.email, message["From"])  # the company's address
-        self.registry["res.users"].authenticate(
-            self.env.cr.dbname,
-            {"type": "password", "login": "ada", "password": password_from(message)},
-            {"interactive": True},
-        )
+        self.odoo_login("ada", password_from(message))
         self.assertFalse(
             self.env["mail.message"].search([("body", "ilike", password_from(message))])
         )
@@ -364,8 +361,9 @@ class TestBulkInviteConcurrency(BulkInviteMixin, TransactionCase):
 
     def second_server(self):
         """Another Odoo process on the same database runs one pass of the worker."""
-        args = [sys.executable, "-c", SECOND_SERVER, "-d", self.env.cr.dbname]
-        args += ["--addons-path", config["addons_path"]]
+        db = self.env.cr.dbname
+        args = [sys.executable, "-c", SECOND_SERVER, db, "-d", db]
+        args += ["--addons-path", ",".join(compat.config_list("addons_path"))]
         for option in ("db_host", "db_port", "db_user", "db_password"):
             if config.get(option):
                 args += [f"--{option.replace('_', '-')}", str(config[option])]
@@ -398,9 +396,10 @@ SECOND_SERVER = """
 import sys
 import odoo
 from odoo.tools import config
+DB = sys.argv.pop(1)
 config.parse_config(sys.argv[1:])
 from odoo.modules.registry import Registry
-with Registry(config["db_name"]).cursor() as cr:
+with Registry(DB).cursor() as cr:
     env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
     run = env["partner.invite.run"].search([("state", "=", "running")])
     before = run.invited_count

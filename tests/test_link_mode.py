@@ -13,6 +13,7 @@ from odoo import fields
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
+from .. import compat
 from .common import message_html, smtp_server
 from .test_bulk_invite import BulkInviteMixin
 
@@ -71,6 +72,17 @@ class TestLinkMode(BulkInviteMixin, HttpCase):
         values.update(password=password, confirm_password=password)
         return self.url_open(self.link_path(link), data=values, allow_redirects=False)
 
+    def assert_password_chosen(self, response):
+        """Where the link's form ends: 18.0 logs the contact in and sends it to
+        /my; 19.0's auth_signup no longer logs in after a reset by token and says
+        so on the page (the link is spent all the same)."""
+        if compat.ODOO_MAJOR >= 19:
+            self.assertEqual(response.status_code, 200)
+            self.assertIn("Your password has been reset successfully.", response.text)
+        else:
+            self.assertEqual(response.status_code, 303)
+            self.assertTrue(response.headers["Location"].endswith("/my"))
+
     def test_the_mail_carries_a_link_that_works_once_and_no_password(self):
         message = self.send_random_password_mail(self.jane)
         body = message_html(message)
@@ -92,9 +104,7 @@ class TestLinkMode(BulkInviteMixin, HttpCase):
         )
         self.assertIn("Set-password link sent to jane.doe@retailer.test", note.body)
 
-        response = self.choose_password(link, NEW_PASSWORD)
-        self.assertEqual(response.status_code, 303)
-        self.assertTrue(response.headers["Location"].endswith("/my"))
+        self.assert_password_chosen(self.choose_password(link, NEW_PASSWORD))
         self.assertEqual(self.jane.website_access_state, "active")
         self.assertTrue(self.authenticates("jane.doe", NEW_PASSWORD))
         self.assertTrue(self.authenticates("jane.doe@retailer.test", NEW_PASSWORD))
@@ -148,8 +158,9 @@ class TestLinkMode(BulkInviteMixin, HttpCase):
         self.assertNotIn("Temporary password", message_html(message))
         self.assertEqual(ben.website_access_state, "invited")
         self.assertEqual(self.run_invite().invited_count, 0)  # never twice
-        response = self.choose_password(link_from(message), NEW_PASSWORD)
-        self.assertEqual(response.status_code, 303)
+        self.assert_password_chosen(
+            self.choose_password(link_from(message), NEW_PASSWORD)
+        )
         self.assertEqual(ben.website_access_state, "active")
         self.assertTrue(self.authenticates("ben", NEW_PASSWORD))
 

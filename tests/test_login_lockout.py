@@ -158,7 +158,8 @@ class TestLoginLockout(LockoutMixin, HttpCase):
         self.guess(5, login="nobody.here")
         self.assertFalse(self.env["res.users.login.lockout"].sudo().search([]))
 
-    @mute_logger(USERS_LOGGER, "odoo.http")
+    # the second: 19.0's "deprecated ... removal in Odoo 20" warning of XML-RPC
+    @mute_logger(USERS_LOGGER, "odoo.http", "odoo.addons.rpc.controllers.xmlrpc")
     def test_rpc_guesses_by_user_id_never_lock_the_login_page(self):
         uid = self.jane.website_user_id.id
         for _guess in range(6):  # an attacker who only knows the small user id
@@ -292,8 +293,11 @@ class TestLoginLockoutTiming(LockoutMixin, HttpCase):
     @mute_logger("odoo.http", USERS_LOGGER)
     def test_a_locked_account_refuses_in_the_time_of_a_wrong_password(self):
         self.authenticate_json("nobody.here", "warm-up")  # makes the decoy hash
+        # a login counted the way /web/login counts it: a failed JSON
+        # authenticate is rolled back in an HttpCase on 19.0, with the lockout
+        # row its own cursor wrote (check_lockout.py counts them on real servers)
         for _attempt in range(3):
-            self.authenticate_json("olga", "wrong-guess")
+            self.assertFalse(self.authenticates("olga", "wrong-guess"))
         self.assertTrue(self.lock(self.olga))
         locked, wrong, unknown = [], [], []
         for _sample in range(TIMING_SAMPLES):  # interleaved: the same machine load

@@ -50,11 +50,7 @@ class TestNoTimingOracle(WebsiteLoginCase, HttpCase):
         """Time of one refused interactive login."""
         started = time.perf_counter()
         with self.assertRaises(AccessDenied):
-            self.registry["res.users"].authenticate(
-                self.env.cr.dbname,
-                {"type": "password", "login": login, "password": password},
-                {"interactive": True},
-            )
+            self.odoo_login(login, password)
         return time.perf_counter() - started
 
     def median_beside_wrong_password(self, login, password):
@@ -70,11 +66,7 @@ class TestNoTimingOracle(WebsiteLoginCase, HttpCase):
         self.refusal_seconds("nobody.here", "warm-up")  # makes the decoy hash once
         wrong_password = self.refusal_seconds("jane.doe", "not-it")
         self.assertGreater(wrong_password, 0.05, "Odoo's real hash is in use")
-        self.registry["res.users"].authenticate(  # and Jane exists
-            self.env.cr.dbname,
-            {"type": "password", "login": "jane.doe", "password": PASSWORD},
-            {"interactive": True},
-        )
+        self.odoo_login("jane.doe", PASSWORD)  # and Jane exists
         cases = {
             "unknown username": ("nobody.here", PASSWORD),
             "unknown email": ("nobody@retailer.test", PASSWORD),

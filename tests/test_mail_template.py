@@ -10,6 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from .. import compat
 from .common import (
     RecordingHandler,
     WebsiteLoginCase,
@@ -135,7 +136,8 @@ class TestMailTemplate(WebsiteLoginCase, HttpCase):
 
     def test_only_managers_may_change_the_templates(self):
         # a Mail Template Editor edits Odoo's other templates, as Odoo lets them
-        self.clerk.groups_id += self.env.ref("mail.group_mail_template_editor")
+        editors = self.env.ref("mail.group_mail_template_editor")
+        self.clerk[compat.GROUPS_FIELD] += editors
         other = self.env.ref("auth_signup.mail_template_user_signup_account_created")
         other.with_user(self.clerk).reply_to = "clerk@ourcompany.test"
         as_clerk = self.template.with_user(self.clerk)
@@ -150,7 +152,7 @@ class TestMailTemplate(WebsiteLoginCase, HttpCase):
         with self.assertRaises(AccessError):
             as_clerk.unlink()
         # a manager who is also a Mail Template Editor (administrators are both)
-        self.manager.groups_id += self.env.ref("mail.group_mail_template_editor")
+        self.manager[compat.GROUPS_FIELD] += editors
         self.template.with_user(self.manager).reply_to = "help@ourcompany.test"
         self.assertEqual(self.template.reply_to, "help@ourcompany.test")
 

@@ -7,6 +7,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
+from .. import compat
 from .common import WebsiteLoginCase, password_from, recipients, smtp_server
 
 
@@ -303,7 +304,7 @@ class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
         self.call_kw(
             "res.users",
             "web_save",
-            [user.ids, {"groups_id": [(3, portal.id), (4, public.id)]}],
+            [user.ids, {compat.GROUPS_FIELD: [(3, portal.id), (4, public.id)]}],
             {"specification": {"share": {}}},
         )
         self.assertFalse(active.allow_login)
@@ -334,12 +335,14 @@ class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
         # what an administrator set on Odoo's portal template user reaches the users
         # the addon makes, as it reaches those of signup and the portal wizard
         extras = self.env["res.groups"].create({"name": "Retailer Portal Extras"})
-        self.portal_template_user().with_user(self.admin).groups_id = [(4, extras.id)]
+        self.portal_template_user().with_user(self.admin)[compat.GROUPS_FIELD] = [
+            (4, extras.id)
+        ]
         contact = self.make_contact(name="Tia Template", username="tia.template")
         with smtp_server(self.env) as smtp:
             self.send_password_mail(contact)
         user = contact.website_user_id
-        self.assertIn(extras, user.groups_id)
+        self.assertIn(extras, user[compat.GROUPS_FIELD])
         self.assertTrue(user._is_portal())
         self.assertEqual(user.partner_id, contact)
         self.assertEqual(contact.name, "Tia Template")
@@ -348,7 +351,7 @@ class TestOdooUserScreens(WebsiteLoginCase, HttpCase):
         )
 
     def test_a_portal_template_in_an_internal_group_makes_no_internal_user(self):
-        self.portal_template_user().with_user(self.admin).groups_id = [
+        self.portal_template_user().with_user(self.admin)[compat.GROUPS_FIELD] = [
             (6, 0, [self.env.ref("base.group_user").id])
         ]
         contact = self.make_contact(name="Ivo Internal", username="ivo.internal")

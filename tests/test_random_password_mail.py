@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
 
+from .. import compat
 from .common import WebsiteLoginCase, message_html, password_from, smtp_server
 
 SEND_LOGGER = "odoo.addons.partner_website_login.models.partner_login_mailer"
@@ -116,7 +117,7 @@ class TestRandomPasswordMail(WebsiteLoginCase, HttpCase):
         )
         self.assertEqual(action.binding_model_id.model, "res.partner")
         self.assertEqual(
-            action.groups_id,
+            action[compat.GROUPS_FIELD],
             self.env.ref("partner_website_login.group_website_login_manager"),
         )
 

@@ -37,6 +37,10 @@ MATRIX = {
 }
 
 
+# the logger of 19.0's "deprecated ... removal in Odoo 20" warning (none on 18.0)
+XMLRPC_DEPRECATION = "odoo.addons.rpc.controllers.xmlrpc"
+
+
 @tagged("post_install", "-at_install")
 class TestRpcAccess(WebsiteLoginCase, HttpCase):
     @classmethod
@@ -140,7 +144,9 @@ class TestRpcAccess(WebsiteLoginCase, HttpCase):
             return fault.faultCode if isinstance(fault.faultCode, int) else fault
         return ALLOWED
 
-    @mute_logger("odoo.http")  # each refusal is logged as a warning
+    # each refusal is logged as a warning; 19.0 warns at each XML-RPC call that
+    # the endpoint goes in 20.0 (see the README's note on 20.0)
+    @mute_logger("odoo.http", XMLRPC_DEPRECATION)
     def test_access_matrix_over_xmlrpc(self):
         self.assertEqual(list(self.calls("x")), list(MATRIX))
         for role_index, role in enumerate(ROLES):
@@ -151,6 +157,7 @@ class TestRpcAccess(WebsiteLoginCase, HttpCase):
                         self.outcome(role, model, method, args, kwargs), expected
                     )
 
+    @mute_logger(XMLRPC_DEPRECATION)
     def test_settings_start_the_run_for_administrators(self):
         uid, password = self.credentials("admin")
         settings_id = self.xmlrpc_object.execute_kw(

@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError
 from odoo.service import security
 from odoo.tests import HttpCase, tagged
 
+from .. import compat
 from .common import WebsiteLoginCase
 
 PASSWORD = "Own-Password-42!"
@@ -110,7 +111,7 @@ class TestSessionsEndWithAccess(WebsiteLoginCase, HttpCase):
             "partner_website_login.action_server_revoke_website_access"
         )
         self.assertEqual(
-            action.groups_id,
+            action[compat.GROUPS_FIELD],
             self.env.ref("partner_website_login.group_website_login_manager"),
         )
         with self.assertRaises(AccessError):

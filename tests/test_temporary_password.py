@@ -1,14 +1,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
 import re
 from datetime import timedelta
 from urllib.parse import urlparse
 
 from freezegun import freeze_time
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from .. import compat
 from ..models.partner_login_credential import (
     TEMPORARY_PASSWORD_ALPHABET,
     TEMPORARY_PASSWORD_LENGTH,
@@ -153,3 +155,125 @@ class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
         self.assertFalse(partner.website_enabled)  # nothing to invite: has a password
         self.assertTrue(partner.allow_login)
         self.assertTrue(self.logs_in("new@visitor.test", "Visitor-1"))
+
+
+# the gate's answer to a JSON-RPC call
+REFUSED = "werkzeug.exceptions.Forbidden"
+
+
+@tagged("post_install", "-at_install")
+class TestTemporaryPasswordGate(WebsiteLoginCase, HttpCase):
+    """While a temporary password is in use, JSON calls wait for a credential of
+    one's own; on 19.0 that may be a passkey (auth_passkey_portal on /my/security),
+    which ends the temporary password as a password of one's own does."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_website_login()
+        cls.jane = cls.make_contact()
+
+    def setUp(self):
+        super().setUp()
+        self.forget_login_failures()
+        self.password = self.issue(self.jane)
+        self.assertEqual(self.post_login("jane.doe", self.password).status_code, 303)
+
+    def call(self, model, method, args, kwargs=None):
+        """A web client's call: (the error's name or None, its result)."""
+        response = self.url_open(
+            f"/web/dataset/call_kw/{model}/{method}",
+            data=json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "params": {
+                        "model": model,
+                        "method": method,
+                        "args": args,
+                        "kwargs": kwargs or {},
+                    },
+                }
+            ),
+            headers={"Content-Type": "application/json"},
+        )
+        answer = response.json()
+        error = answer.get("error")
+        return error and error["data"]["name"], answer.get("result")
+
+    def test_json_calls_and_bearer_routes_are_refused(self):
+        uid = self.jane.website_user_id.id
+        self.assertEqual(self.call("res.users", "api_key_wizard", [[uid]])[0], REFUSED)
+        self.assertEqual(self.call("res.partner", "read", [[self.jane.id]])[0], REFUSED)
+        # 19.0's /json/2 (auth="bearer") takes a browser's session with its headers
+        response = self.url_open(
+            "/json/2/res.partner/read",
+            data=json.dumps({"ids": [self.jane.id], "fields": ["email"]}),
+            headers={
+                "Content-Type": "application/json",
+                "Sec-Fetch-Dest": "document",
+                "Sec-Fetch-Mode": "navigate",
+                "Sec-Fetch-Site": "same-origin",
+                "Sec-Fetch-User": "?1",
+            },
+        )
+        if compat.ODOO_MAJOR >= 19:
+            self.assertEqual(response.status_code, 403)
+        else:  # 18.0 has no /json/2: nothing of the contact's comes back
+            self.assertNotIn(self.jane.email, response.text)
+
+    def test_a_first_passkey_ends_the_temporary_password(self):
+        user = self.jane.website_user_id
+        if compat.ODOO_MAJOR < 19:
+            self.assertNotIn("auth.passkey.key", self.env)  # 18.0 has no passkeys
+            return
+        # /my/security's "Add Passkey": the identity check, with the temporary
+        # password, then the passkey's options
+        error, check = self.call("res.users", "action_create_passkey", [[user.id]])
+        self.assertEqual((error, check["res_model"]), (None, "res.users.identitycheck"))
+        error, action = self.call(
+            "res.users.identitycheck",
+            "run_check",
+            [[check["res_id"]]],
+            {"context": {"password": self.password}},
+        )
+        self.assertIsNone(error)
+        self.assertEqual(action["res_model"], "auth.passkey.key.create")
+        self.assertIn("challenge", action["context"]["registration"])
+        # an identity check made for anything else stays refused
+        other = (
+            self.env["res.users.identitycheck"]
+            .with_user(user)
+            .sudo()
+            .create(
+                {
+                    "request": json.dumps(
+                        [{}, "res.users", [user.id], "api_key_wizard", [], {}]
+                    )
+                }
+            )
+        )
+        other.create_uid = user
+        self.assertEqual(
+            self.call(
+                "res.users.identitycheck",
+                "run_check",
+                [[other.id]],
+                {"context": {"password": self.password}},
+            )[0],
+            REFUSED,
+        )
+        # the passkey saved as auth.passkey.key.create's make_key saves it (its
+        # WebAuthn verification needs an authenticator)
+        user.sudo().write(
+            {
+                "auth_passkey_key_ids": [
+                    Command.create({"name": "Key", "credential_identifier": "k1"})
+                ]
+            }
+        )
+        credentials = self.env["partner.login.credential"]
+        self.assertFalse(credentials._must_change_password(user))  # the gate opens
+        self.assertFalse(credentials.sudo().search([("user_id", "=", user.id)]))
+        self.assertEqual(self.jane.website_access_state, "active")
+        self.assertNotEqual(self.post_login("jane.doe", self.password).status_code, 303)
