@@ -24,6 +24,12 @@
         "wizards/random_password_mail_views.xml",
     ],
     "demo": ["demo/res_partner_demo.xml"],
+    "assets": {
+        "web.assets_backend": [
+            "partner_website_login/static/src/js/invite_run_views.js",
+            "partner_website_login/static/src/scss/notifications.scss",
+        ],
+    },
     "post_init_hook": "post_init_hook",
     "uninstall_hook": "uninstall_hook",
 }

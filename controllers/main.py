@@ -2,6 +2,7 @@
 from odoo import http
 from odoo.http import request
 
+from odoo.addons.auth_signup.controllers.main import AuthSignupHome
 from odoo.addons.web.controllers.home import Home
 
 
@@ -23,3 +24,16 @@ class WebsiteLoginHome(Home):
                 "Wrong login or password, or too many attempts: try again later."
             )
         return response
+
+
+class WebsiteLoginSignup(AuthSignupHome):
+    def get_auth_signup_qcontext(self):
+        """A set-password link used already, or lapsed, says so and what to do,
+        instead of Odoo's "Invalid signup token"."""
+        qcontext = super().get_auth_signup_qcontext()
+        if qcontext.get("invalid_token"):
+            qcontext["error"] = request.env._(
+                "This link was used already or has expired. Log in with your "
+                "password, or ask us for a new link."
+            )
+        return qcontext

@@ -1,4 +1,5 @@
 from . import (
+    ir_cron,
     ir_http,
     ir_mail_server,
     ir_qweb,

@@ -10,6 +10,7 @@ from odoo.tools import SQL
 from .. import compat
 from .partner_login_credential import CREDENTIAL_KINDS
 from .partner_login_delivery import MAX_PACING_SLEEP
+from .partner_login_eligibility import ROUTINE_RULES
 from .partner_login_mail import one_line
 from .partner_login_pace import utc
 from .website_login_settings import MANAGER_GROUP, website_setting
@@ -19,7 +20,6 @@ _logger = logging.getLogger(__name__)
 INVITE_TEMPLATE = "partner_website_login.mail_template_website_invite"
 RANDOM_PASSWORD_TEMPLATE = "partner_website_login.mail_template_random_password"
 WORKER_CRON = "partner_website_login.ir_cron_process_website_invite_batches"
-RUNS_ACTION = "partner_website_login.partner_invite_run_action"
 # A run whose step raised this many times in a row ends as Failed; between tries
 # the worker waits RETRY_MINUTES.
 MAX_STEP_ERRORS = 3
@@ -97,6 +97,13 @@ class PartnerInviteRun(models.Model):
     invited_count = fields.Integer(string="Invited", readonly=True)
     failed_count = fields.Integer(string="Failed", readonly=True)
     skipped_count = fields.Integer(string="Skipped", readonly=True)
+    # contacts left out for a reason that needs nobody (already active, an invite
+    # pending): counted by rule, without a line each ({rule: count})
+    routine_skips = fields.Json(readonly=True)
+    progress = fields.Float(
+        compute="_compute_progress_rate",
+        help="Contacts invited or failed, of those eligible (%).",
+    )
     # one line per eligibility rule, counted from the run's lines: a new rule in
     # partner_login_eligibility.py shows here without a field of its own
     skipped_summary = fields.Text(
@@ -182,14 +189,30 @@ class PartnerInviteRun(models.Model):
         return f"{server}: {', '.join(parts)}"
 
     def _skipped_by_rule(self):
-        """{rule: (message, count)} of the contacts the run skipped."""
+        """{rule: (message, count)} of the contacts the run skipped: those with a
+        line (a manager may act on them) and those only counted."""
         self.ensure_one()
         groups = self.env["partner.invite.run.line"]._read_group(
             [("run_id", "=", self.id), ("outcome", "=", "skipped")],
             ["rule", "reason"],
             ["__count"],
         )
-        return {rule: (reason, count) for rule, reason, count in groups}
+        skipped = {rule: (reason, count) for rule, reason, count in groups}
+        messages = {
+            rule: message
+            for rule, message, _domain in self.env["partner.login.eligibility"]._rules(
+                bulk=True
+            )
+        }
+        for rule, count in (self.routine_skips or {}).items():
+            skipped[rule] = (messages.get(rule, rule), count)
+        return skipped
+
+    @api.depends("invited_count", "failed_count", "eligible_count")
+    def _compute_progress_rate(self):
+        for run in self:
+            done = run.invited_count + run.failed_count
+            run.progress = 100 * done / run.eligible_count if run.eligible_count else 0
 
     @api.depends("skipped_count")
     def _compute_skipped_summary(self):
@@ -230,9 +253,10 @@ class PartnerInviteRun(models.Model):
     # ------------------------------------------------------------------ start
 
     def action_start(self):
-        """Open a run (or keep the one under way) and wake the worker job. Not an
-        api.model method: the run list's header button calls it on the selection
-        (empty when nothing is selected)."""
+        """Open a run (or keep the one under way) and wake the worker job; the
+        person sees the run's form, which follows it live. Not an api.model method:
+        the run list's header button calls it on the selection (empty when nothing
+        is selected)."""
         if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
             raise AccessError(
                 self.env._("Only Website Login managers may send the invite.")
@@ -246,29 +270,71 @@ class PartnerInviteRun(models.Model):
             companies = self.env.user.company_ids
             if self.env.su:
                 companies = self.env["res.company"].sudo().search([])
+            if not self._eligible_now(companies):
+                return self._notification(
+                    self.env._(
+                        "Nobody to invite right now: every Website Enabled contact "
+                        "is invited already, logs in, or is left out by a rule (the "
+                        "contact list's Website Access filters show which)."
+                    ),
+                    "info",
+                )
             run = self.sudo().create({"company_ids": companies.ids})
             run._count_contacts()
+            run._notify_managers()
         self.env.ref(WORKER_CRON).sudo()._trigger()
+        return self._notification(
+            self.env._(
+                "%(run)s: %(count)s to invite, in the background.",
+                run=run.name,
+                count=run.eligible_count,
+            ),
+            "info",
+            then={
+                "type": "ir.actions.act_window",
+                "res_model": self._name,
+                "res_id": run.id,
+                "views": [(False, "form")],
+                "target": "current",
+            },
+        )
+
+    @api.model
+    def _eligible_now(self, companies):
+        """Whether a run of ``companies`` would invite anybody now."""
+        self.env["partner.login.credential"]._cron_expire()
+        domain = self.env["partner.login.eligibility"]._invite_domain()
+        # sudo: counted as the run would count them, whatever the starter may read
+        return bool(
+            self.env["res.partner"]
+            .sudo()
+            .search_count(domain + self._company_domain(companies), limit=1)
+        )
+
+    @api.model
+    def _notification(self, message, kind, then=None):
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Send Bulk Website Invite"),
-                # %s: the link to the run, which the web client puts in
-                "message": self.env._(
-                    "%(count)s contacts will be invited in the background: see %%s.",
-                    count=run.eligible_count,
-                ),
-                "links": [
-                    {
-                        "label": run.name,
-                        "url": f"/odoo/action-{RUNS_ACTION}/{run.id}",
-                    }
-                ],
-                "type": "info",
+                "message": message,
+                "type": kind,
                 "sticky": False,
+                **({"next": then} if then else {}),
             },
         }
+
+    def _notify_managers(self):
+        """Every Website Login manager's open list or form of runs reloads
+        (static/src/js/invite_run_views.js): only the ids go, what each may read
+        is read again."""
+        if self:
+            self.env["bus.bus"]._sendone(
+                self.env.ref(MANAGER_GROUP),
+                "partner_website_login/run_progress",
+                {"run_ids": self.ids},
+            )
 
     @api.model
     def _start_manual(self, partners, reviewed=None, credential_mode=None):
@@ -343,10 +409,14 @@ class PartnerInviteRun(models.Model):
             ("website_enabled", "=", True),
             *self._company_domain(self.company_ids),
         ]
-        lines = []
+        lines, routine = [], {}
         eligibility = self.env["partner.login.eligibility"]
         for rule, message, domain in eligibility._rules(bulk=True):
-            if rule != POPULATION_RULE:
+            left_out = population + ["!"] + domain
+            if rule in ROUTINE_RULES:
+                if count := partners.search_count(left_out):
+                    routine[rule] = count
+            elif rule != POPULATION_RULE:
                 lines += [
                     {
                         "run_id": self.id,
@@ -355,13 +425,14 @@ class PartnerInviteRun(models.Model):
                         "rule": rule,
                         "reason": message,
                     }
-                    for partner_id in partners.search(population + ["!"] + domain).ids
+                    for partner_id in partners.search(left_out).ids
                 ]
             population = population + domain
         self.write(
             {
                 "eligible_count": partners.search_count(population),
-                "skipped_count": len(lines),
+                "skipped_count": len(lines) + sum(routine.values()),
+                "routine_skips": routine,
             }
         )
         self.env["partner.invite.run.line"].sudo().create(lines)
@@ -448,6 +519,7 @@ class PartnerInviteRun(models.Model):
                 outcome = delivery._deliver(
                     lines, deadline, sessions, auto_commit=self._auto_commit()
                 )
+                self._notify_managers()  # sent with the batch's commit
                 if self._auto_commit():
                     # each batch's outcome is kept whatever happens to later ones
                     self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -466,6 +538,7 @@ class PartnerInviteRun(models.Model):
         next_at = self._next_work_at(held_until)
         if next_at is None:
             values.update(state="done", ended_at=fields.Datetime.now())
+            self._notify_managers()
         if values:
             self.write(values)
         return taken, next_at

@@ -31,7 +31,9 @@ class PartnerInviteRunLine(models.Model):
     )
     outcome = fields.Selection(OUTCOMES, required=True, index=True)
     # the eligibility rule that skipped the contact (partner_login_eligibility.py)
-    rule = fields.Char(readonly=True)
+    rule = fields.Selection(
+        selection="_selection_rule", string="Left out by", readonly=True
+    )
     reason = fields.Char(help="Why the contact was skipped, or the mail's error.")
     mail_server_id = fields.Many2one(
         "ir.mail_server", readonly=True, ondelete="set null"
@@ -45,6 +47,15 @@ class PartnerInviteRunLine(models.Model):
     next_attempt_at = fields.Datetime(
         string="Next Try", readonly=True, index="btree_not_null"
     )
+
+    @api.model
+    def _selection_rule(self):
+        return [
+            (rule, message)
+            for rule, message, _domain in self.env["partner.login.eligibility"]._rules(
+                bulk=True
+            )
+        ]
 
     @api.model
     def _bounced(self, message_ids, email):

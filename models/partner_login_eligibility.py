@@ -9,6 +9,10 @@ from odoo import api, fields, models
 from .. import compat
 from .website_login_settings import website_setting
 
+# Rules that leave a contact out for a reason that needs nobody (it logs in
+# already, its invite is under way): a run counts them and lists no line for them.
+ROUTINE_RULES = {"already_active", "invite_pending"}
+
 
 class PartnerLoginEligibility(models.AbstractModel):
     _name = "partner.login.eligibility"
@@ -31,6 +35,13 @@ class PartnerLoginEligibility(models.AbstractModel):
                 "company_archived",
                 self.env._("The contact's company is archived."),
                 [("commercial_partner_id.active", "=", True)],
+            ),
+            (
+                "is_company",
+                self.env._(
+                    "The contact is a company: invite the people who work there."
+                ),
+                [("is_company", "=", False)],
             ),
             (
                 "invalid_email",

@@ -93,10 +93,10 @@ class PartnerLoginUsername(models.AbstractModel):
         # Usernames hold no "@", so comparing with users' emails is needless.
         self.env.cr.execute(
             SQL(
-                """(SELECT username, TRUE FROM res_partner
+                """(SELECT username, TRUE, id FROM res_partner
                      WHERE lower(username) IN %(names)s AND id NOT IN %(own)s LIMIT 1)
                    UNION ALL
-                   (SELECT login, FALSE FROM res_users
+                   (SELECT login, FALSE, partner_id FROM res_users
                      WHERE lower(login) IN %(names)s AND partner_id NOT IN %(own)s
                      LIMIT 1)
                    ORDER BY 2 DESC LIMIT 1""",
@@ -105,16 +105,20 @@ class PartnerLoginUsername(models.AbstractModel):
             )
         )
         if row := self.env.cr.fetchone():
-            taken, by_contact = row
+            taken, by_contact, holder_id = row
+            # sudo: the holder is named to the manager who chose the username
+            holder = self.env["res.partner"].sudo().browse(holder_id).display_name
             raise ValidationError(
                 self.env._(
-                    "The username %(username)s is already used by another contact.",
+                    "The username %(username)s is already used by %(contact)s.",
                     username=taken,
+                    contact=holder,
                 )
                 if by_contact
                 else self.env._(
-                    "The username %(username)s is already the login of another user.",
+                    "The username %(username)s is already the login of %(user)s.",
                     username=taken,
+                    user=holder,
                 )
             )
 

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from markupsafe import escape
+from werkzeug.urls import url_encode
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
@@ -315,6 +316,25 @@ class ResPartner(models.Model):
         self.ensure_one()
         return (self.username or self.email_normalized or "").lower()
 
+    def _website_expiry_text(self, expires_at):
+        """When a mailed password or link stops working, as the login mails write
+        it: in the contact's time zone, else its company's, else UTC, named."""
+        self.ensure_one()
+        if not expires_at:
+            return ""
+        company_tz = self._website_mail_company().partner_id.tz
+        tz = self.tz or company_tz or "UTC"
+        when = tools.format_datetime(
+            self.env, expires_at, tz=tz, dt_format="medium", lang_code=self.lang
+        )
+        return f"{when} ({tz})"
+
+    def _website_login_url(self):
+        """The login page, its login field filled in with the contact's login."""
+        self.ensure_one()
+        login = self.username or self.email_normalized or ""
+        return f"{self.get_base_url()}/web/login?{url_encode({'login': login})}"
+
     def _website_mail_company(self):
         """The company a login mail is from (name, sender, mail server, layout):
         the mail code and both templates ask here."""
@@ -421,6 +441,7 @@ class ResPartner(models.Model):
                 "message": message,
                 "type": kind,
                 "sticky": kind == "warning",
+                "className": "o_website_login_lines",  # one line per contact
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }

@@ -17,7 +17,8 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import ChromeBrowser
 
 from .. import compat
-from .common import WebsiteLoginCase, password_from, smtp_server
+from .common import message_html, password_from, smtp_server
+from .test_bulk_invite import BulkInviteMixin
 
 NEW_PASSWORD = "Chosen-By-Ada-2026!"
 
@@ -115,7 +116,7 @@ class Walkthrough:
 
 
 @tagged("post_install", "-at_install")
-class TestBrowserWalkthrough(WebsiteLoginCase, HttpCase):
+class TestBrowserWalkthrough(BulkInviteMixin, HttpCase):
     browser_size = "1280x900"
 
     @classmethod
@@ -177,24 +178,25 @@ class TestBrowserWalkthrough(WebsiteLoginCase, HttpCase):
         contact.open("/my/account")  # any portal page leads back there
         contact.wait_for(
             "location.pathname === '/my/security' && "
-            "document.querySelector('.alert-warning')",
-            "the notice to set a password",
+            "document.body.innerText.includes('Choose your password')",
+            "the page to choose a password",
+        )
+        # only that, with the field it wants named: no two-factor set-up yet
+        self.assertFalse(
+            contact.evaluate("document.body.innerText.includes('Two-factor')")
+        )
+        self.assertTrue(
+            contact.evaluate(
+                "document.querySelector('label[for=current]').innerText"
+                ".includes('Temporary password')"
+            )
         )
         contact.screenshot("05_must_set_password")
         contact.fill("input[name='old']", password)
         contact.fill("input[name='new1']", NEW_PASSWORD)
         contact.fill("input[name='new2']", NEW_PASSWORD)
-        contact.click("section[name='portal_change_password'] button[type='submit']")
-        contact.wait_for(
-            "document.querySelector('.alert-success') || "
-            "document.querySelector('.alert-danger')",
-            "the answer to the new password",
-        )
-        self.assertFalse(
-            contact.evaluate("!!document.querySelector('.alert-danger')"),
-            contact.evaluate("document.querySelector('.alert-danger').innerText"),
-        )
-        contact.open("/my")
+        contact.click("form.oe_reset_password_form button[type='submit']")
+        # on to the portal by itself once the password is set
         contact.wait_for(
             "location.pathname.startsWith('/my') && "
             "!location.pathname.startsWith('/my/security') && "
@@ -202,5 +204,88 @@ class TestBrowserWalkthrough(WebsiteLoginCase, HttpCase):
             "the portal home page",
         )
         contact.screenshot("06_portal_home")
+        contact.stop()
         self.ada.invalidate_recordset()
         self.assertEqual(self.ada.website_access_state, "active")
+
+        # the administrator mails Ada and Ben together: the window says Ada has a
+        # password of her own, and Ada is unticked
+        ben = self.make_contact(name="Ben Babbage", username="ben.b")
+        with smtp_server(self.env) as smtp:
+            admin = Walkthrough(self, folder)
+            self.authenticate("admin", "admin", browser=admin.browser)
+            admin.open("/odoo/contacts?view_type=list")
+            for name in ("Ada Lovelace", "Ben Babbage"):
+                admin.wait_for(
+                    f"[...document.querySelectorAll('.o_data_row')]"
+                    f".find((row) => row.innerText.includes({json.dumps(name)}))",
+                    f"{name} in the list",
+                )
+                admin.evaluate(
+                    f"[...document.querySelectorAll('.o_data_row')]"
+                    f".find((row) => row.innerText.includes({json.dumps(name)}))"
+                    ".querySelector('.o_list_record_selector input').click()"
+                )
+            admin.click(".o_control_panel .o_cp_action_menus button")
+            admin.click_text(
+                ".o-dropdown--menu .o-dropdown-item", "Random Password Mail"
+            )
+            admin.wait_for(
+                "document.querySelector('.modal .alert-warning') && "
+                "document.querySelector('.modal').innerText.includes('Active')",
+                "the window's lines and its warning",
+            )
+            admin.screenshot("07_window_with_states")
+            admin.evaluate(
+                "[...document.querySelectorAll('.modal .o_data_row')]"
+                ".find((row) => row.innerText.includes('Ada Lovelace'))"
+                ".querySelector('.o_field_boolean_toggle input').click()"
+            )
+            admin.wait_for(
+                "!document.querySelector('.modal .alert-warning')",
+                "the warning gone once Ada is unticked",
+            )
+            admin.click(".modal button[name='action_send']")
+            admin.wait_for(
+                "!document.querySelector('.modal')", "the window closed after sending"
+            )
+            admin.stop()
+        self.assertEqual(
+            [m["To"].addresses[0].addr_spec for m in smtp.messages], [ben.email]
+        )
+        # the mail as Ben's mail program shows it: in the company's light layout
+        viewer = Walkthrough(self, folder)
+        encoded = base64.b64encode(message_html(smtp.messages[0]).encode()).decode()
+        viewer.browser.navigate_to(f"data:text/html;base64,{encoded}", wait_stop=True)
+        viewer.wait_for(
+            "document.body.innerText.includes('Powered by')", "the mail's layout"
+        )
+        viewer.screenshot("08_mail_in_layout")
+        viewer.stop()
+
+        # the administrator starts a bulk invite from Contacts > Website Invites:
+        # the run's form opens with its progress, pace and expected end
+        for index in range(3):
+            self.make_contact(name=f"Buyer {index}", username=f"buyer{index}")
+        with smtp_server(self.env, rate_per_minute=600):
+            admin = Walkthrough(self, folder)
+            self.authenticate("admin", "admin", browser=admin.browser)
+            admin.open("/odoo/action-partner_website_login.partner_invite_run_action")
+            admin.click(".o_list_view button[name='action_start']")
+            admin.wait_for(
+                "document.querySelector('.o_form_view .o_field_widget[name=progress]')",
+                "the run's form",
+            )
+            run = self.env["partner.invite.run"].search([], limit=1)
+            self.work_off(run)
+            admin.open(
+                f"/odoo/action-partner_website_login.partner_invite_run_action/{run.id}"
+            )
+            admin.wait_for(
+                "document.querySelector('.o_form_view .o_field_widget[name=state]')"
+                ".innerText.includes('Done')",
+                "the run done",
+            )
+            admin.screenshot("09_run_done")
+            admin.stop()
+        self.assertEqual(run.started_by_id, self.env.ref("base.user_admin"))

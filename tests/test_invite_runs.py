@@ -35,8 +35,9 @@ class TestInviteRuns(BulkInviteMixin, HttpCase):
         # the list's header button, as the web client calls it
         action = self.call_kw("partner.invite.run", "action_start", [[]])
         run = self.env["partner.invite.run"].search([], limit=1)
-        [link] = action["params"]["links"]
-        self.assertTrue(link["url"].endswith(f"/{run.id}"))
+        # the notification, then the run's form in the same tab
+        self.assertIn("1 to invite", action["params"]["message"])
+        self.assertEqual(action["params"]["next"]["res_id"], run.id)
         with smtp_server(self.env):
             self.work_off(run)
         # the run's list and its contacts, read as the list and the form read them

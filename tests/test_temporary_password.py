@@ -120,7 +120,11 @@ class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
                 response = self.url_open(page)
                 self.assertEqual(urlparse(response.url).path, "/my/security")
         security = self.url_open("/my/security")
-        self.assertIn("You logged in with a temporary password", security.text)
+        # only what the contact can do now: choose a password, the field it wants
+        self.assertIn("Choose your password", security.text)
+        self.assertIn("Temporary password (from the mail)", security.text)
+        for later in ("Two-factor", "Log out from all devices", "API Key"):
+            self.assertNotIn(later, security.text)
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', security.text).group(1)
         response = self.url_open(
             "/my/security",
@@ -131,8 +135,12 @@ class TestTemporaryPassword(WebsiteLoginCase, HttpCase):
                 "new2": "Chosen-By-Jane-7",
                 "csrf_token": csrf,
             },
+            allow_redirects=False,
         )
-        self.assertIn("Password Updated", response.text)
+        # on to the portal, which now opens; the security page is Odoo's again
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(urlparse(response.headers["Location"]).path, "/my")
+        self.assertIn("Two-factor", self.url_open("/my/security").text)
         self.assertEqual(self.url_open("/my", allow_redirects=False).status_code, 200)
         self.assertEqual(self.jane.website_access_state, "active")
         self.assertFalse(self.logs_in("jane.doe", password))

@@ -27,10 +27,14 @@ class TestUsername(WebsiteLoginCase, TransactionCase):
     def test_unique_without_regard_to_case_archived_included(self):
         archived = self.make_contact(name="Old Jane", username="Jane.Doe")
         archived.active = False
-        with self.assertRaisesRegex(ValidationError, "(?i)jane.doe.*another contact"):
+        with self.assertRaisesRegex(
+            ValidationError, "(?i)jane.doe is already used by .*Old Jane"
+        ):
             self.make_contact(username="jane.doe")
         other = self.make_contact(name="John", username="john")
-        with self.assertRaisesRegex(ValidationError, "(?i)jane.doe.*another contact"):
+        with self.assertRaisesRegex(
+            ValidationError, "(?i)jane.doe is already used by .*Old Jane"
+        ):
             other.username = "JANE.DOE"
 
     def test_same_username_twice_in_one_create(self):
@@ -43,7 +47,9 @@ class TestUsername(WebsiteLoginCase, TransactionCase):
             )
 
     def test_username_cannot_be_another_users_login(self):
-        with self.assertRaisesRegex(ValidationError, "login of another user"):
+        with self.assertRaisesRegex(
+            ValidationError, "already the login of Morgan Manager"
+        ):
             self.make_contact(username="PWL_Manager")
 
     def test_login_cannot_be_another_contacts_username(self):
@@ -60,9 +66,7 @@ class TestUsername(WebsiteLoginCase, TransactionCase):
         )
         self.assertFalse(result["ids"])
         messages = " ".join(message["message"] for message in result["messages"])
-        self.assertIn(
-            "The username jane.doe is already used by another contact", messages
-        )
+        self.assertIn("The username jane.doe is already used by", messages)
         self.assertNotIn("duplicate key", messages)
 
     def test_changing_the_username_changes_the_portal_login(self):
@@ -122,7 +126,7 @@ class TestUsername(WebsiteLoginCase, TransactionCase):
     def test_usernames_as_short_as_customer_numbers(self):
         seven = self.make_contact(name="Seven", username="7")
         self.assertEqual(seven.username, "7")
-        with self.assertRaisesRegex(ValidationError, "another contact"):
+        with self.assertRaisesRegex(ValidationError, "already used by .*Seven"):
             self.make_contact(name="Other Seven", username="7")
 
     def test_a_manager_fills_usernames_from_references(self):

@@ -21,11 +21,13 @@ class RandomPasswordMail(models.TransientModel):
     _description = "Random Password Mail"
 
     line_ids = fields.One2many(
-        "random.password.mail.line", "wizard_id", string="Contacts", readonly=True
+        "random.password.mail.line", "wizard_id", string="Contacts"
     )
     recipient_count = fields.Integer(compute="_compute_recipients")
-    # exactly one recipient: the window shows its mail, sent as edited or not at all
-    reviewable = fields.Boolean(compute="_compute_recipients")
+    # exactly one recipient when the window opened: it shows its mail, sent as
+    # edited or not at all (unticking lines later does not make a review of it)
+    reviewable = fields.Boolean(readonly=True)
+    replaces_count = fields.Integer(compute="_compute_recipients")
     turns_on_login = fields.Boolean(compute="_compute_recipients")
     several_contacts = fields.Boolean(compute="_compute_recipients")
     # fixed when the window opens: the mail under review is the one that goes out
@@ -42,15 +44,25 @@ class RandomPasswordMail(models.TransientModel):
     # what stands for the secret in the body under review (partner_login_mail.py)
     placeholder = fields.Char(readonly=True)
 
-    @api.depends("line_ids.refusal", "line_ids.turns_on_login", "line_ids.email_to")
+    @api.depends(
+        "line_ids.refusal",
+        "line_ids.turns_on_login",
+        "line_ids.email_to",
+        "line_ids.send",
+        "line_ids.replaces_own_password",
+    )
     def _compute_recipients(self):
         for wizard in self:
-            recipients = wizard.line_ids.filtered(lambda line: not line.refusal)
+            recipients = wizard.line_ids.filtered(
+                lambda line: line.send and not line.refusal
+            )
             wizard.recipient_count = len(recipients)
-            wizard.reviewable = len(recipients) == 1
             wizard.turns_on_login = any(recipients.mapped("turns_on_login"))
+            wizard.replaces_count = len(recipients.filtered("replaces_own_password"))
             wizard.several_contacts = len(wizard.line_ids) > 1
-            wizard.email_to = recipients.email_to if wizard.reviewable else False
+            wizard.email_to = (
+                recipients.email_to if wizard.reviewable and recipients else False
+            )
 
     @api.model
     def _open_for(self, partners):
@@ -64,10 +76,20 @@ class RandomPasswordMail(models.TransientModel):
         refusals = self.env["partner.login.eligibility"]._refusals(partners)
         if len(partners) == 1 and refusals:
             raise UserError(refusals[partners.id])
-        wizard = self.create({"line_ids": self._line_commands(partners, refusals)})
+        wizard = self.create(
+            {
+                "line_ids": self._line_commands(partners, refusals),
+                "reviewable": len(partners) - len(refusals) == 1,
+            }
+        )
         if wizard.reviewable:
             wizard.write(wizard._mail_under_review())
-            if len(partners) == 1 and website_setting(self.env, "send_without_review"):
+            if (
+                len(partners) == 1
+                and website_setting(self.env, "send_without_review")
+                and partners.website_access_state
+                != "active"  # never a chosen one silently
+            ):
                 return wizard.action_send()
         return {
             "type": "ir.actions.act_window",
@@ -123,6 +145,7 @@ class RandomPasswordMail(models.TransientModel):
                     if partner.id in refusals
                     else mail._recipient(partner),
                     "refusal": refusals.get(partner.id),
+                    "send": partner.id not in refusals,
                     "turns_on_login": not partner.allow_login,
                 }
             )
@@ -130,7 +153,9 @@ class RandomPasswordMail(models.TransientModel):
         ]
 
     def _mail_under_review(self):
-        partner = self.line_ids.filtered(lambda line: not line.refusal).partner_id
+        partner = self.line_ids.filtered(
+            lambda line: line.send and not line.refusal
+        ).partner_id
         mail = self.env["partner.login.mail"]
         values = mail._values(partner, mail._template(TEMPLATE), self.credential_mode)
         return {
@@ -143,7 +168,11 @@ class RandomPasswordMail(models.TransientModel):
     def _recipients(self):
         """The contacts the window sends to, checked again: it may have stayed open
         while somebody changed them."""
-        partners = self.line_ids.filtered(lambda line: not line.refusal).partner_id
+        partners = self.line_ids.filtered(
+            lambda line: line.send and not line.refusal
+        ).partner_id
+        if not partners:
+            raise UserError(self.env._("Tick at least one contact to send to."))
         partners.check_access("write")
         refusals = self.env["partner.login.eligibility"]._refusals(partners)
         if self.reviewable and refusals:
@@ -220,7 +249,9 @@ class RandomPasswordMail(models.TransientModel):
                 sticky=True,
             )
         return self._notification(
-            self.env._("Password mail sent to %(email)s.", email=partner.email),
+            self.env._("Set-password link sent to %(email)s.", email=partner.email)
+            if self.credential_mode == "link"
+            else self.env._("Password mail sent to %(email)s.", email=partner.email),
             "success",
         )
 
@@ -230,11 +261,7 @@ class RandomPasswordMail(models.TransientModel):
         run, outcome = self._deliver(partners)
         run._wake_worker()
         waiting = len(outcome.deferred) + len(outcome.untried)
-        message = self.env._(
-            "%(sent)s password mails sent, %(skipped)s contacts skipped.",
-            sent=len(outcome.sent),
-            skipped=len(self.line_ids) - len(partners),
-        )
+        message = self._sent_text(len(outcome.sent), len(self.line_ids) - len(partners))
         lines = [message]
         if waiting:
             lines.append(
@@ -261,6 +288,31 @@ class RandomPasswordMail(models.TransientModel):
             return self._notification("\n".join(lines), "warning", sticky=True)
         return self._notification(message, "success")
 
+    def _sent_text(self, sent, skipped):
+        """ "3 mails sent, 1 contact left out." in words that fit the numbers."""
+        if self.credential_mode == "link":
+            sent_text = (
+                self.env._("1 set-password link sent")
+                if sent == 1
+                else self.env._("%(count)s set-password links sent", count=sent)
+            )
+        else:
+            sent_text = (
+                self.env._("1 password mail sent")
+                if sent == 1
+                else self.env._("%(count)s password mails sent", count=sent)
+            )
+        if not skipped:
+            return self.env._("%(sent)s.", sent=sent_text)
+        skipped_text = (
+            self.env._("1 contact left out")
+            if skipped == 1
+            else self.env._("%(count)s contacts left out", count=skipped)
+        )
+        return self.env._(
+            "%(sent)s, %(skipped)s.", sent=sent_text, skipped=skipped_text
+        )
+
     def _notification(self, message, kind, sticky=False):
         return {
             "type": "ir.actions.client",
@@ -270,6 +322,7 @@ class RandomPasswordMail(models.TransientModel):
                 "message": message,
                 "type": kind,
                 "sticky": sticky,
+                "className": "o_website_login_lines",  # one line per contact
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
