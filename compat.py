@@ -10,7 +10,7 @@ A new series: add its branch to the entries below (see readme/CONTEXT.md).
 
 import contextlib
 
-from odoo import models, release
+from odoo import models, modules, release
 from odoo.tools import config
 
 from odoo.addons.base.models import ir_qweb, res_users
@@ -131,6 +131,16 @@ def cron_progress(env, done, remaining, auto_commit):
 
 
 # -- tests and scripts -------------------------------------------------------------
+
+
+def registry_in_test_mode(registry):
+    """Whether new cursors of ``registry`` wrap the running test's cursor (an
+    HttpCase): 18.0 ``Registry.in_test_mode()``; 19.0 has none, the test class
+    says so (``_registry_patched``)."""
+    if hasattr(registry, "in_test_mode"):
+        return registry.in_test_mode()
+    test = modules.module.current_test
+    return bool(getattr(type(test), "_registry_patched", False))
 
 
 def config_list(key):

@@ -8,6 +8,8 @@ import contextlib
 
 from odoo import SUPERUSER_ID, api, modules
 
+from .. import compat
+
 
 @contextlib.contextmanager
 def own_transaction(registry, env=None):
@@ -19,7 +21,11 @@ def own_transaction(registry, env=None):
         browser (one transaction, no test cursors) the work is done there, in a
         savepoint, since a second connection would not see the test's records
     """
-    if modules.module.current_test and env is not None and not registry.in_test_mode():
+    if (
+        modules.module.current_test
+        and env is not None
+        and not compat.registry_in_test_mode(registry)
+    ):
         with env.cr.savepoint():
             yield env(user=SUPERUSER_ID, su=True)
         return

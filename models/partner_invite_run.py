@@ -308,6 +308,7 @@ class PartnerInviteRun(models.Model):
         return bool(
             self.env["res.partner"]
             .sudo()
+            .with_context(active_test=False)  # as the run searches them
             .search_count(domain + self._company_domain(companies), limit=1)
         )
 
@@ -570,11 +571,17 @@ class PartnerInviteRun(models.Model):
         if self.origin != "bulk" or self.all_taken:
             return lines
         domain = self.env["partner.login.eligibility"]._invite_domain()
-        partners = self.env["res.partner"].search(
-            [("id", ">", self.last_partner_id), *domain]
-            + self._company_domain(self.company_ids),
-            order="id",
-            limit=size,
+        # active_test off: the rules' own "active" conditions decide, and their
+        # subqueries see archived users too (an archived employee's contact)
+        partners = (
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            .search(
+                [("id", ">", self.last_partner_id), *domain]
+                + self._company_domain(self.company_ids),
+                order="id",
+                limit=size,
+            )
         )
         values = {"last_partner_id": max(partners.ids, default=self.last_partner_id)}
         if len(partners) < size:

@@ -117,12 +117,14 @@ class PartnerLoginDelivery(models.AbstractModel):
 
     @api.model
     def _admissible(self, run, lines, outcome):
-        """The lines whose contact may still be mailed now (a retry may meet a
-        contact that changed meanwhile) and whose login is free; the others are
-        recorded as refused."""
-        retries = lines.filtered("attempt_count")
+        """The lines whose contact may be mailed now (a retry may meet a contact
+        that changed meanwhile) and whose login is free; the others are recorded
+        as refused."""
+        # every line, not only retries: one contact the run's search let through
+        # (an archived employee's, say) is skipped with its reason, never fails
+        # the batch (partner.login.credential._issue refuses it)
         refusals = self.env["partner.login.eligibility"]._refusals(
-            retries.partner_id, bulk=run.origin == "bulk"
+            lines.partner_id, bulk=run.origin == "bulk"
         )
         collisions = self.env["res.users"]._website_login_collisions(lines.partner_id)
         for line in lines:

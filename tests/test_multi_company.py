@@ -21,7 +21,9 @@ class TestMultiCompany(BulkInviteMixin, TransactionCase):
         cls.company_b = cls.env["res.company"].create(
             {"name": "Company B", "email": "hello@company-b.test"}
         )
-        cls.ada = cls.make_contact(name="Ada", username="ada")
+        cls.ada = cls.make_contact(
+            name="Ada", username="ada", company_id=cls.company_a.id
+        )
         customer_b = cls.env["res.partner"].create(
             {"name": "B Customer", "is_company": True, "company_id": cls.company_b.id}
         )

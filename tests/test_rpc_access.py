@@ -159,6 +159,7 @@ class TestRpcAccess(WebsiteLoginCase, HttpCase):
 
     @mute_logger(XMLRPC_DEPRECATION)
     def test_settings_start_the_run_for_administrators(self):
+        self.make_contact(name="Fresh Buyer", username="fresh")  # someone to invite
         uid, password = self.credentials("admin")
         settings_id = self.xmlrpc_object.execute_kw(
             self.env.cr.dbname, uid, password, "res.config.settings", "create", [{}]
