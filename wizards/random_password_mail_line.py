@@ -31,7 +31,6 @@ class RandomPasswordMailLine(models.TransientModel):
     )
     refusal = fields.Char(string="Why Not", readonly=True)
     turns_on_login = fields.Boolean(
-        string="Turns On Login",
         readonly=True,
         help="Allow Login is off for the contact: sending turns it on.",
     )
