@@ -10,6 +10,7 @@ from . import (
     partner_invite_run_line,
     partner_login_access,
     partner_login_credential,
+    partner_login_delegation,
     partner_login_delivery,
     partner_login_eligibility,
     partner_login_mail,

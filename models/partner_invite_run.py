@@ -46,7 +46,11 @@ class PartnerInviteRun(models.Model):
 
     name = fields.Char(compute="_compute_name")
     origin = fields.Selection(
-        [("bulk", "Bulk invite"), ("manual", "Random Password Mail")],
+        [
+            ("bulk", "Bulk invite"),
+            ("manual", "Random Password Mail"),
+            ("key_user", "Website Administrator"),
+        ],
         default="bulk",
         required=True,
         readonly=True,
@@ -78,6 +82,11 @@ class PartnerInviteRun(models.Model):
     ended_at = fields.Datetime(readonly=True)
     started_by_id = fields.Many2one(
         "res.users", default=lambda self: self.env.user, readonly=True
+    )
+    # the customer's Website Administrator whose portal act the run is
+    # (partner_login_delegation.py)
+    key_user_id = fields.Many2one(
+        "res.partner", string="Website Administrator", readonly=True, index=True
     )
     credential_mode = fields.Selection(
         CREDENTIAL_KINDS,
@@ -236,10 +245,18 @@ class PartnerInviteRun(models.Model):
                 else self.env._("%(seconds)s s", seconds=seconds)
             )
 
-    @api.depends("started_at", "origin", "started_by_id")
+    @api.depends("started_at", "origin", "started_by_id", "key_user_id")
     def _compute_name(self):
         for run in self:
-            if run.origin == "manual":
+            if run.origin == "key_user":
+                run.name = self.env._(
+                    "Invite of %(date)s by %(key_user)s, Website Administrator of "
+                    "%(company)s",
+                    date=run.started_at,
+                    key_user=run.key_user_id.name,
+                    company=run.key_user_id.commercial_partner_id.name,
+                )
+            elif run.origin == "manual":
                 run.name = self.env._(
                     "Random Password Mail of %(date)s by %(user)s",
                     date=run.started_at,
@@ -338,17 +355,22 @@ class PartnerInviteRun(models.Model):
             )
 
     @api.model
-    def _start_manual(self, partners, reviewed=None, credential_mode=None):
+    def _start_manual(
+        self, partners, reviewed=None, credential_mode=None, key_user=None
+    ):
         """A Random Password Mail to ``partners``: a run of its own with a line per
         contact, marked "sending" (the caller delivers them at once).
 
         :param reviewed: {"subject", "body_html", "placeholder"} the operator edited
+        :param key_user: the customer's Website Administrator who asked for it from
+            the portal (the same mail, from the company's address)
         """
         companies = self.env.user.company_ids
         # sudo: runs are written by the addon only; the caller checked the rights
         run = self.sudo().create(
             {
-                "origin": "manual",
+                "origin": "key_user" if key_user else "manual",
+                "key_user_id": key_user.id if key_user else False,
                 "mail_template_id": self.env.ref(RANDOM_PASSWORD_TEMPLATE).id,
                 "credential_mode": credential_mode
                 or self.env["partner.login.credential"]._credential_mode(),
@@ -665,6 +687,15 @@ class PartnerInviteRun(models.Model):
         mail = self.env["partner.login.mail"]
         template = self.mail_template_id.with_user(self.started_by_id).sudo()
         mails = mail._values(partners, template, self.credential_mode, expires_at)
+        if self.origin == "key_user":
+            # the template writes from the person who pressed the button: here a
+            # customer, whose domain our server may not send for (SPF, DMARC)
+            for partner in partners:
+                company = partner._website_mail_company()
+                mails[partner.id]["email_from"] = (
+                    company.email_formatted
+                    or self.env["ir.mail_server"].sudo()._get_default_from_address()
+                )
         if self.reviewed_body:
             for values in mails.values():
                 values.update(

@@ -124,7 +124,9 @@ class PartnerLoginDelivery(models.AbstractModel):
         # (an archived employee's, say) is skipped with its reason, never fails
         # the batch (partner.login.credential._issue refuses it)
         refusals = self.env["partner.login.eligibility"]._refusals(
-            lines.partner_id, bulk=run.origin == "bulk"
+            lines.partner_id,
+            bulk=run.origin == "bulk",
+            key_user=run.origin == "key_user",
         )
         collisions = self.env["res.users"]._website_login_collisions(lines.partner_id)
         for line in lines:

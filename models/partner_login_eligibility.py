@@ -19,11 +19,14 @@ class PartnerLoginEligibility(models.AbstractModel):
     _description = "Who may receive a website login"
 
     @api.model
-    def _rules(self, bulk=False):
+    def _rules(self, bulk=False, key_user=False):
         """Who may receive a temporary password or link, rule by rule.
 
         :returns: a list of (reason, message, domain a contact must match); the
-            rules of the bulk invite (``bulk=True``) add to those of the button.
+            rules of the bulk invite (``bulk=True``) and of a customer's key user
+            (``key_user=True``, partner_login_delegation.py) add to those of the
+            button: a key user may not mail the addresses a manager would think
+            twice about.
         """
         rules = [
             (
@@ -72,7 +75,59 @@ class PartnerLoginEligibility(models.AbstractModel):
                     )
                 ],
             ),
+            (
+                "awaiting_approval",
+                self.env._(
+                    "Added by the company's Website Administrator: it waits for a "
+                    "Website Login manager's approval (Contacts > Website Invites > "
+                    "Awaiting Approval)."
+                ),
+                [("website_awaiting_approval", "=", False)],
+            ),
         ]
+        address_rules = [
+            (
+                "bounced",
+                self.env._(
+                    "An invite to this address bounced: correct the email to "
+                    "invite the contact again."
+                ),
+                [("website_access_state", "!=", "bounced")],
+            ),
+            (
+                "blacklisted",
+                self.env._(
+                    "The address is in Odoo's blacklist (Email Marketing > "
+                    "Blacklisted Email Addresses)."
+                ),
+                [("is_blacklisted", "=", False)],
+            ),
+            (
+                "bouncing",
+                self.env._(
+                    "Mails to this address bounced %(count)s times or more.",
+                    count=website_setting(self.env, "bounce_limit"),
+                ),
+                [
+                    (
+                        "message_bounce",
+                        "<",
+                        website_setting(self.env, "bounce_limit"),
+                    )
+                ],
+            ),
+            (
+                "email_held",
+                self.env._(
+                    "Its email was changed by somebody who is not a Website Login "
+                    "manager: a manager sends the first mail to the new address "
+                    "with Random Password Mail."
+                ),
+                [("website_email_held", "=", False)],
+            ),
+        ]
+        if key_user:
+            rules += address_rules
         if bulk:
             now = fields.Datetime.now()
             rules += [
@@ -91,45 +146,9 @@ class PartnerLoginEligibility(models.AbstractModel):
                     self.env._("Allow Login is off."),
                     [("allow_login", "=", True)],
                 ),
-                (
-                    "bounced",
-                    self.env._(
-                        "An invite to this address bounced: correct the email to "
-                        "invite the contact again."
-                    ),
-                    [("website_access_state", "!=", "bounced")],
-                ),
-                (
-                    "blacklisted",
-                    self.env._(
-                        "The address is in Odoo's blacklist (Email Marketing > "
-                        "Blacklisted Email Addresses)."
-                    ),
-                    [("is_blacklisted", "=", False)],
-                ),
-                (
-                    "bouncing",
-                    self.env._(
-                        "Mails to this address bounced %(count)s times or more.",
-                        count=website_setting(self.env, "bounce_limit"),
-                    ),
-                    [
-                        (
-                            "message_bounce",
-                            "<",
-                            website_setting(self.env, "bounce_limit"),
-                        )
-                    ],
-                ),
-                (
-                    "email_held",
-                    self.env._(
-                        "Its email was changed by somebody who is not a Website Login "
-                        "manager: a manager sends the first mail to the new address "
-                        "with Random Password Mail."
-                    ),
-                    [("website_email_held", "=", False)],
-                ),
+            ]
+            rules += address_rules
+            rules += [
                 (
                     "already_active",
                     self.env._("The contact already uses a password of their own."),
@@ -177,12 +196,12 @@ class PartnerLoginEligibility(models.AbstractModel):
         )
 
     @api.model
-    def _refusals(self, partners, bulk=False):
+    def _refusals(self, partners, bulk=False, key_user=False):
         """:returns: {partner id: message} for the contacts of ``partners`` refused,
         each with the first rule it fails."""
         refusals = {}
         candidates = partners.with_context(active_test=False)
-        for _reason, message, domain in self._rules(bulk):
+        for _reason, message, domain in self._rules(bulk, key_user):
             passing = candidates.search([("id", "in", candidates.ids)] + domain)
             for partner in candidates - passing:
                 refusals[partner.id] = message

@@ -26,6 +26,15 @@ class ResConfigSettings(models.TransientModel):
         string="Send password mails without review",
         config_parameter=parameter_key("send_without_review"),
     )
+    website_key_user_approval = fields.Boolean(
+        string="Approve colleagues added by Website Administrators",
+        config_parameter=parameter_key("key_user_approval"),
+    )
+    website_key_user_daily_limit = fields.Integer(
+        string="Colleagues a Website Administrator may add or invite a day",
+        config_parameter=parameter_key("key_user_daily_limit"),
+        default=DEFAULTS["key_user_daily_limit"],
+    )
     website_invite_batch_size = fields.Integer(
         string="Bulk invite batch size",
         config_parameter=parameter_key("invite_batch_size"),

@@ -3,13 +3,13 @@ from markupsafe import escape
 from werkzeug.urls import url_encode
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 
 from .partner_login_access import ACCESS_STATES
 from .website_login_settings import MANAGER_GROUP, decides_logins
 
 # Fields only a Website Login manager may change.
-MANAGED_FIELDS = {"website_enabled", "username", "allow_login"}
+MANAGED_FIELDS = {"website_enabled", "username", "allow_login", "website_admin"}
 # Fields only this addon's code writes (in sudo, partner_login_access.py), whatever
 # the caller's rights, with the values a new contact may carry (res.users creates
 # its partner with them).
@@ -19,6 +19,9 @@ SYSTEM_FIELD_DEFAULTS = {
     "website_invite_count": 0,
     "website_email_held": False,
     "website_login_email": False,
+    # written by partner_login_delegation.py (a key user's colleagues)
+    "website_added_by_id": False,
+    "website_awaiting_approval": False,
 }
 SYSTEM_FIELDS = set(SYSTEM_FIELD_DEFAULTS)
 # Context key: Allow Login is being written to follow the portal user (set by
@@ -48,6 +51,39 @@ class ResPartner(models.Model):
         groups="base.group_user",
         help="When off, the contact's portal user cannot log in, even with the "
         "right password.",
+    )
+    website_admin = fields.Boolean(
+        string="Website Administrator",
+        copy=False,
+        tracking=True,
+        groups="base.group_user",
+        help="The contact gives and takes back the website logins of its company's "
+        "other contacts, from the portal (My Account > Colleagues).",
+    )
+    website_admin_ids = fields.Many2many(
+        "res.partner",
+        string="Logins Managed By",
+        compute="_compute_website_admin_ids",
+        groups="base.group_user",
+        help="The company's Website Administrators: they invite and remove its "
+        "contacts from the portal.",
+    )
+    website_added_by_id = fields.Many2one(
+        "res.partner",
+        string="Added By",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="The Website Administrator who added the contact from the portal.",
+    )
+    website_awaiting_approval = fields.Boolean(
+        string="Awaits Approval",
+        readonly=True,
+        copy=False,
+        index=True,
+        groups="base.group_user",
+        help="Added from the portal by the company's Website Administrator: no "
+        "login mail goes to it until a Website Login manager approves it.",
     )
     website_email_valid = fields.Boolean(
         compute="_compute_website_email_valid",
@@ -160,6 +196,35 @@ class ResPartner(models.Model):
             partner.website_user_id = user
             partner.website_login_date = user.login_date
             partner.website_login_locked_until = locked_until.get(user.id, False)
+
+    @api.depends("commercial_partner_id")
+    def _compute_website_admin_ids(self):
+        # one search for all the companies shown; sudo: the names of the company's
+        # Website Administrators, shown to whoever reads the contact
+        admins = self.sudo().search(
+            [
+                ("website_admin", "=", True),
+                ("commercial_partner_id", "in", self.commercial_partner_id.ids),
+            ]
+        )
+        for partner in self:
+            partner.website_admin_ids = admins.filtered(
+                lambda admin, partner=partner: (
+                    admin.commercial_partner_id == partner.commercial_partner_id
+                )
+            ).with_env(self.env)
+
+    @api.constrains("website_admin", "is_company", "parent_id")
+    def _check_website_admin(self):
+        for partner in self:
+            if partner.website_admin and partner.commercial_partner_id == partner:
+                raise ValidationError(
+                    self.env._(
+                        "%(contact)s cannot be a Website Administrator: only a "
+                        "person of a company manages that company's logins.",
+                        contact=partner.display_name,
+                    )
+                )
 
     @api.onchange("website_enabled")
     def _onchange_website_enabled(self):
@@ -412,6 +477,11 @@ class ResPartner(models.Model):
             ),
             "success",
         )
+
+    def action_approve_website_colleague(self):
+        """The "Approve" button of the contacts a key user added: their invite goes
+        out now."""
+        return self.env["partner.login.delegation"]._approve(self)
 
     def action_fill_username_from_reference(self):
         """Action menu: the selected contacts without a username get their

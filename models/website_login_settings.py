@@ -49,6 +49,11 @@ DEFAULTS = {
     # login from there pauses a minute (Odoo's own default of 5 would stop a whole
     # office behind one address before the account's own lockout)
     "ip_cooldown_failures": 50,
+    # colleagues a customer's Website Administrator adds wait for a manager's
+    # approval before their first invite (partner_login_delegation.py)
+    "key_user_approval": False,
+    # contacts a Website Administrator may add or invite in 24 hours
+    "key_user_daily_limit": 20,
 }
 
 # the lowest value each number may take (a 0 would switch the feature off by mistake)
@@ -66,6 +71,7 @@ MINIMUMS = {
     "lockout_max_minutes": 1,
     "lockout_hard_failures": 1,
     "ip_cooldown_failures": 0,
+    "key_user_daily_limit": 1,
 }
 # the highest value each number may take (beyond, dates and timers overflow)
 MAXIMUMS = {
@@ -78,6 +84,7 @@ MAXIMUMS = {
     "lockout_minutes": 24 * 60,
     "lockout_max_minutes": 24 * 60,
     "lockout_hard_failures": 100,
+    "key_user_daily_limit": 10_000,
 }
 CHOICES = {"credential_mode": ("password", "link")}
 

@@ -6,6 +6,7 @@ from . import (
     test_delivery,
     test_email_change,
     test_invite_runs,
+    test_key_user,
     test_link_mode,
     test_login,
     test_login_lockout,

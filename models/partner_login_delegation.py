@@ -1,0 +1,426 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""What a customer's Website Administrator (its "key user") may do for the
+colleagues of its company, from the portal (controllers/portal.py).
+
+Every method is given the key user's own environment (a portal user's) and checks,
+before anything else, that the contact asked for is a colleague it may manage:
+same commercial entity, a person, not itself, not another Website Administrator,
+not one of Odoo's internal or reserved users. Only then does it act, in sudo: a
+portal user has no right on contacts, and gets none; what it may do is exactly
+what this model does for it. Invites go through Random Password Mail's own path
+(a run of their own, the same template, credential, rules, pacing and retries).
+"""
+
+import re
+import secrets
+from datetime import timedelta
+
+from markupsafe import escape
+
+from odoo import api, fields, models, tools
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+
+from .partner_login_username import USERNAME_PATTERN
+from .website_login_settings import MANAGER_GROUP, website_setting
+
+COLLEAGUES_PER_PAGE = 20
+
+
+class PartnerLoginDelegation(models.AbstractModel):
+    _name = "partner.login.delegation"
+    _description = "Website logins managed by a customer's key user"
+
+    # ------------------------------------------------------------------ who
+
+    @api.model
+    def _key_user(self):
+        """The logged-in portal user's contact, when it is its company's Website
+        Administrator and may log in; otherwise AccessError."""
+        user = self.env.user
+        # sudo: one's own contact's website flags, which portal users cannot read
+        partner = user.partner_id.sudo()
+        if not (
+            user.share
+            and user._is_portal()
+            and partner.active
+            and partner.website_admin
+            and partner.allow_login
+            and partner.commercial_partner_id != partner
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only your company's Website Administrator manages the website "
+                    "logins of its colleagues."
+                )
+            )
+        return partner
+
+    @api.model
+    def _colleague_domain(self, key_user):
+        """The contacts of the key user's company it sees (itself and the other
+        administrators included, though it may change neither)."""
+        eligibility = self.env["partner.login.eligibility"]
+        return [
+            ("commercial_partner_id", "=", key_user.commercial_partner_id.id),
+            ("is_company", "=", False),
+            ("type", "=", "contact"),  # delivery and invoice addresses are no people
+            ("id", "not in", eligibility._reserved_partner_ids()),
+            (
+                "user_ids",
+                "not any",
+                [("share", "=", False), ("active", "in", [True, False])],
+            ),
+        ]
+
+    @api.model
+    def _colleagues(self, key_user, search="", page=1):
+        """:returns: (contacts of the page, in sudo, to be shown; total count)"""
+        domain = self._colleague_domain(key_user)
+        if search := (search or "").strip():
+            domain += [
+                "|",
+                "|",
+                ("name", "ilike", search),
+                ("email", "ilike", search),
+                ("username", "ilike", search),
+            ]
+        # sudo: what the page shows is limited by the domain above
+        partners = self.env["res.partner"].sudo()
+        count = partners.search_count(domain)
+        shown = partners.search(
+            domain,
+            order="name, id",
+            limit=COLLEAGUES_PER_PAGE,
+            offset=max(page - 1, 0) * COLLEAGUES_PER_PAGE,
+        )
+        return shown, count
+
+    @api.model
+    def _manageable(self, key_user, partner_ids):
+        """The contacts of ``partner_ids`` (sudo), if the key user may change every
+        one of them; otherwise AccessError, and nothing is changed."""
+        wanted = {int(partner_id) for partner_id in partner_ids}
+        found = (
+            self.env["res.partner"]
+            .sudo()
+            .search(
+                self._colleague_domain(key_user)
+                + [
+                    ("id", "in", list(wanted)),
+                    ("id", "!=", key_user.id),
+                    ("website_admin", "=", False),
+                ]
+            )
+        )
+        if not wanted or set(found.ids) != wanted:
+            # the same answer for another company's contact, an internal user, a
+            # missing id, oneself or another administrator: nothing to learn
+            raise AccessError(
+                self.env._("This contact is not one of the colleagues you manage.")
+            )
+        return found
+
+    # ------------------------------------------------------------------ limits
+
+    @api.model
+    def _check_daily_limit(self, key_user, partners=None, new=0):
+        """At most the setting's number of distinct contacts added or invited by one
+        key user in 24 hours (``partners`` about to be invited, ``new`` about to be
+        added). The key user's row is locked first: two requests at once count one
+        after the other."""
+        self.env.cr.execute(
+            SQL("SELECT id FROM res_partner WHERE id = %s FOR UPDATE", key_user.id)
+        )
+        since = fields.Datetime.now() - timedelta(hours=24)
+        self.env["res.partner"].flush_model(["website_added_by_id"])
+        self.env["partner.invite.run"].flush_model(["key_user_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT id FROM res_partner
+                    WHERE website_added_by_id = %(key)s AND create_date > %(since)s
+                   UNION
+                   SELECT line.partner_id
+                     FROM partner_invite_run_line line
+                     JOIN partner_invite_run run ON run.id = line.run_id
+                    WHERE run.key_user_id = %(key)s AND run.create_date > %(since)s""",
+                key=key_user.id,
+                since=since,
+            )
+        )
+        counted = {row[0] for row in self.env.cr.fetchall()}
+        asked = set(partners.ids if partners else ()) - counted
+        limit = website_setting(self.env, "key_user_daily_limit")
+        if len(counted) + len(asked) + new > limit:
+            raise UserError(
+                self.env._(
+                    "You added or invited %(limit)s colleagues in the last 24 hours, "
+                    "as many as you may: try again tomorrow, or ask us to help.",
+                    limit=limit,
+                )
+            )
+
+    @api.model
+    def _address_refusal(self, email):
+        """Why a key user may not give a new colleague this address, or None. One
+        message for every reason: the page must not tell whether an address is
+        somebody's login elsewhere."""
+        refused = self.env._(
+            "This address cannot be invited from here: check it, or ask us to help."
+        )
+        # sudo: the checks read the blacklist, bounces and logins of all companies
+        if (
+            self.env["mail.blacklist"]
+            .sudo()
+            .search_count([("email", "=", email)], limit=1)
+        ):
+            return refused
+        bounce_limit = website_setting(self.env, "bounce_limit")
+        partners = self.env["res.partner"].sudo().with_context(active_test=False)
+        if partners.search_count(
+            [
+                ("email_normalized", "=", email),
+                "|",
+                ("message_bounce", ">=", bounce_limit),
+                ("website_access_state", "=", "bounced"),
+            ],
+            limit=1,
+        ):
+            return refused
+        # an address that already is a login would be taken over by the new contact
+        users = self.env["res.users"].sudo().with_context(active_test=False)
+        if users.search_count([("login", "=ilike", email)], limit=1) or (
+            partners.search_count([("website_login_email", "=", email)], limit=1)
+        ):
+            return refused
+        return None
+
+    # ------------------------------------------------------------------ acts
+
+    @api.model
+    def _add(self, key_user, name, email, username="", invite=True):
+        """A new colleague under the key user's company, Website Enabled, and its
+        invite unless a manager must approve it first.
+
+        :returns: (the new contact in sudo, message for the key user)
+        """
+        name = " ".join((name or "").split())
+        normalized = tools.email_normalize(email or "", strict=True)
+        if not name:
+            raise UserError(self.env._("Enter your colleague's name."))
+        if not normalized:
+            raise UserError(self.env._("Enter one valid email address."))
+        self._check_daily_limit(key_user, new=1)
+        company = key_user.commercial_partner_id
+        same = (
+            self.env["res.partner"]
+            .sudo()
+            .search(
+                self._colleague_domain(key_user)
+                + [("email_normalized", "=", normalized)],
+                limit=1,
+            )
+        )
+        if same:
+            raise UserError(
+                self.env._(
+                    "%(colleague)s already has this address: invite them from the "
+                    "list.",
+                    colleague=same.name,
+                )
+            )
+        if refusal := self._address_refusal(normalized):
+            raise UserError(refusal)
+        username = self._username_for(username, normalized)
+        approval = website_setting(self.env, "key_user_approval")
+        # sudo: the checks above are the key user's rights; it has none on contacts
+        colleague = (
+            self.env["res.partner"]
+            .sudo()
+            .create(
+                {
+                    "name": name,
+                    "email": normalized,
+                    "parent_id": company.id,
+                    "type": "contact",
+                    "company_id": company.company_id.id,
+                    "lang": key_user.lang,
+                    "tz": key_user.tz,
+                    "website_enabled": True,
+                    "username": username,
+                    "website_added_by_id": key_user.id,
+                    "website_awaiting_approval": approval,
+                }
+            )
+        )
+        note = self.env._(
+            "Added from the portal by %(key_user)s, Website Administrator of "
+            "%(company)s.",
+            key_user=key_user.name,
+            company=company.name,
+        )
+        if approval:
+            note += " " + self.env._("It waits for a manager's approval.")
+        colleague._message_log_batch({colleague.id: escape(note)})
+        if approval:
+            return colleague, self.env._(
+                "%(colleague)s added. Their invite goes out once %(seller)s "
+                "approves them.",
+                colleague=name,
+                seller=colleague._website_mail_company().name,
+            )
+        if not invite:
+            return colleague, self.env._("%(colleague)s added.", colleague=name)
+        return colleague, self._invite(key_user, colleague)
+
+    @api.model
+    def _username_for(self, username, email):
+        """The username asked for, or one made from the address; a taken one is
+        refused without naming who holds it."""
+        usernames = self.env["partner.login.username"]
+        if username := (username or "").strip():
+            vals = {"username": username}
+            usernames._normalize(vals)  # its form: the message names only it
+            try:
+                usernames._check_available(self.env["res.partner"], [username])
+            except ValidationError as error:
+                raise UserError(
+                    self.env._(
+                        "The username %(username)s cannot be used: choose another.",
+                        username=username,
+                    )
+                ) from error
+            return username
+        suggested = re.sub(r"[^A-Za-z0-9._-]", "", email.split("@")[0])[:58] or "user"
+        for candidate in (suggested, f"{suggested}.{secrets.randbelow(10000):04d}"):
+            try:
+                usernames._check_available(self.env["res.partner"], [candidate])
+            except ValidationError:
+                continue
+            if USERNAME_PATTERN.fullmatch(candidate):
+                return candidate
+        raise UserError(self.env._("Choose a username for your colleague."))
+
+    @api.model
+    def _invite(self, key_user, partners):
+        """The invite (or a new one) to each of ``partners``, as Random Password
+        Mail sends it, from the company's address.
+
+        :returns: the message for the key user
+        """
+        partners = self._manageable(key_user, partners.ids)
+        if waiting := partners.filtered("website_awaiting_approval"):
+            raise UserError(
+                self.env._(
+                    "%(colleague)s waits for our approval: the invite goes out once "
+                    "it is given.",
+                    colleague=", ".join(waiting.mapped("name")),
+                )
+            )
+        if active := partners.filtered(
+            lambda partner: (
+                partner.website_access_state == "active" and partner.allow_login
+            )
+        ):
+            # a new password would end one of their own: Reset Password is theirs
+            raise UserError(
+                self.env._(
+                    "%(colleague)s already uses a password of their own: if they "
+                    "forgot it, they choose a new one with Reset Password on the "
+                    "login page.",
+                    colleague=", ".join(active.mapped("name")),
+                )
+            )
+        refusals = self.env["partner.login.eligibility"]._refusals(
+            partners, key_user=True
+        )
+        if refusals:
+            raise UserError(
+                "\n".join(
+                    f"{partner.name}: {message}"
+                    for partner, message in zip(
+                        partners.browse(list(refusals)), refusals.values(), strict=True
+                    )
+                )
+            )
+        self._check_daily_limit(key_user, partners)
+        return self._deliver(key_user, partners)
+
+    @api.model
+    def _deliver(self, key_user, partners):
+        runs = self.env["partner.invite.run"].sudo()  # runs are the addon's records
+        run = runs._start_manual(partners, key_user=key_user)
+        outcome = self.env["partner.login.delivery"]._deliver(run.line_ids)
+        run._wake_worker()
+        names = ", ".join(partners.mapped("name"))
+        if outcome.sent and len(outcome.sent) == len(partners):
+            return self.env._("Invite sent to %(colleague)s.", colleague=names)
+        if outcome.deferred or outcome.untried:
+            return self.env._(
+                "The mail server asked us to wait: the invite to %(colleague)s goes "
+                "out by itself shortly.",
+                colleague=names,
+            )
+        # the server's own words stay with the seller's staff (the run's line)
+        return self.env._(
+            "The invite to %(colleague)s could not be sent: check the address, or "
+            "ask us to help.",
+            colleague=names,
+        )
+
+    @api.model
+    def _revoke(self, key_user, partners):
+        """Allow Login off: the colleague's sessions end and no password works."""
+        partners = self._manageable(key_user, partners.ids)
+        partners.write({"allow_login": False})  # in sudo, checked above
+        note = escape(
+            self.env._(
+                "Website access revoked from the portal by %(key_user)s, Website "
+                "Administrator of %(company)s.",
+                key_user=key_user.name,
+                company=key_user.commercial_partner_id.name,
+            )
+        )
+        partners._message_log_batch(dict.fromkeys(partners.ids, note))
+        return self.env._(
+            "%(colleague)s can no longer log in.",
+            colleague=", ".join(partners.mapped("name")),
+        )
+
+    # ------------------------------------------------------------------ managers
+
+    @api.model
+    def _approve(self, partners):
+        """A manager approves the colleagues key users added: the flag goes, their
+        invite goes out (one run per key user)."""
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only Website Login managers may approve colleagues.")
+            )
+        partners.check_access("write")
+        waiting = partners.sudo().filtered("website_awaiting_approval")
+        waiting.write({"website_awaiting_approval": False})
+        note = escape(self.env._("Approved by %(user)s.", user=self.env.user.name))
+        waiting._message_log_batch(dict.fromkeys(waiting.ids, note))
+        messages = []
+        for key_user in waiting.website_added_by_id:
+            added = waiting.filtered(
+                lambda partner, key_user=key_user: (
+                    partner.website_added_by_id == key_user
+                )
+            )
+            refusals = self.env["partner.login.eligibility"]._refusals(
+                added, key_user=True
+            )
+            messages += [
+                f"{added.browse(partner_id).name}: {message}"
+                for partner_id, message in refusals.items()
+            ]
+            if sendable := added - added.browse(list(refusals)):
+                messages.append(self._deliver(key_user, sendable))
+        return partners._website_notification(
+            self.env._("Approve"),
+            "\n".join(messages)
+            or self.env._("Nobody of the selection awaited approval."),
+            "success",
+        )
