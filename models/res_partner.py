@@ -199,18 +199,20 @@ class ResPartner(models.Model):
 
     @api.depends("commercial_partner_id")
     def _compute_website_admin_ids(self):
-        # one search for all the companies shown; sudo: the names of the company's
-        # Website Administrators, shown to whoever reads the contact
+        # one search for all the companies shown (a form's unsaved contact counts
+        # by its saved company); sudo: the names of the company's Website
+        # Administrators, shown to whoever reads the contact
         admins = self.sudo().search(
             [
                 ("website_admin", "=", True),
-                ("commercial_partner_id", "in", self.commercial_partner_id.ids),
+                ("commercial_partner_id", "in", self.commercial_partner_id._origin.ids),
             ]
         )
         for partner in self:
+            company = partner.commercial_partner_id._origin
             partner.website_admin_ids = admins.filtered(
-                lambda admin, partner=partner: (
-                    admin.commercial_partner_id == partner.commercial_partner_id
+                lambda admin, company=company: (
+                    company and admin.commercial_partner_id == company
                 )
             ).with_env(self.env)
 

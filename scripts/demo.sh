@@ -95,7 +95,9 @@ cat <<INFO
 
   Odoo:          http://127.0.0.1:$HTTP_PORT  (login admin, password admin)
   Try:           Contacts > Ada Eligible > Random Password Mail,
-                 or Settings > Website Login > Send Bulk Website Invite
+                 or Settings > Website Login > Send Bulk Website Invite;
+                 log in as hana.green (password hana.green), Green Leaf Retail's
+                 Website Administrator: My Account > Colleagues
   Caught mails:  http://127.0.0.1:$MAIL_PORT  (also listed below as they arrive,
                  and saved as .eml in $MAIL_DIR)
   Stop:          Ctrl-C

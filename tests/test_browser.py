@@ -23,6 +23,7 @@ from .common import MANAGER_GROUP, message_html, password_from, smtp_server
 from .test_bulk_invite import BulkInviteMixin
 
 NEW_PASSWORD = "Chosen-By-Ada-2026!"
+KEY_USER_PASSWORD = "Kim-Keyuser-2026!"
 
 
 def screenshots_dir():
@@ -136,11 +137,91 @@ class TestBrowserWalkthrough(BulkInviteMixin, HttpCase):
         cls.setup_website_login()
         cls.env.ref("base.user_admin").email = "admin@ourcompany.test"
         cls.ada = cls.make_contact(name="Ada Lovelace", username="ada.l")
+        for old in screenshots_dir().glob("*.png"):
+            old.unlink()
+
+    def test_a_key_user_gives_a_colleague_a_login_and_takes_it_back(self):
+        folder = screenshots_dir()
+        kim = self.make_contact(name="Kim Keyuser", username="kim")
+        self.issue(kim)
+        kim.website_user_id.password = KEY_USER_PASSWORD
+        kim.with_user(self.manager).website_admin = True
+        self.make_contact(name="Cole Colleague", username="cole")
+        with smtp_server(self.env) as smtp:
+            key_user = Walkthrough(self, folder)
+            self.authenticate("kim", KEY_USER_PASSWORD, browser=key_user.browser)
+            key_user.open("/my")
+            key_user.click("a[href='/my/colleagues']")
+            key_user.wait_for_selector(".o_colleague_row", "the list of colleagues")
+            key_user.screenshot("10_colleagues")
+            key_user.click(".o_colleague_add")
+            key_user.fill("input[name='name']", "Nina Newcomer")
+            key_user.fill("input[name='email']", "nina@retailer.test")
+            key_user.screenshot("11_add_colleague")
+            key_user.click(".o_colleague_new_form button[type='submit']")
+            key_user.wait_for(
+                "document.querySelector('.o_colleagues_message')"
+                ".innerText.includes('Invite sent to Nina Newcomer')",
+                "the invite sent",
+            )
+            key_user.screenshot("12_colleague_invited")
+            key_user.stop()
+        nina = self.env["res.partner"].search([("email", "=", "nina@retailer.test")])
+        self.assertEqual((nina.parent_id, nina.username), (self.company, "nina"))
+        [message] = smtp.messages
+        self.assertEqual(message["To"].addresses[0].addr_spec, "nina@retailer.test")
+        password = password_from(message)
+
+        colleague = Walkthrough(self, folder)
+        self.authenticate(None, None, browser=colleague.browser)
+        colleague.open("/web/login")
+        colleague.fill("input[name='login']", "nina")
+        colleague.fill("input[name='password']", password)
+        colleague.click("form.oe_login_form button[type='submit']")
+        colleague.wait_for(
+            "location.pathname === '/my/security' && "
+            "document.body.innerText.includes('Choose your password')",
+            "the forced change of password",
+        )
+        colleague.fill("input[name='old']", password)
+        colleague.fill("input[name='new1']", NEW_PASSWORD)
+        colleague.fill("input[name='new2']", NEW_PASSWORD)
+        colleague.click("form.oe_reset_password_form button[type='submit']")
+        colleague.wait_for(
+            "document.querySelector('.o_portal_my_home')", "Nina's portal home"
+        )
+        session_id = next(
+            cookie["value"]
+            for cookie in colleague.browser._websocket_request(
+                "Network.getCookies", params={"urls": [self.base_url()]}
+            )["cookies"]
+            if cookie["name"] == "session_id"
+        )
+        colleague.stop()
+
+        key_user = Walkthrough(self, folder)
+        self.authenticate("kim", KEY_USER_PASSWORD, browser=key_user.browser)
+        key_user.open("/my/colleagues")
+        key_user.click(f"tr[data-colleague_id='{nina.id}'] .o_colleague_revoke")
+        key_user.wait_for(
+            "document.querySelector('.o_colleagues_message')"
+            ".innerText.includes('can no longer log in')",
+            "the login taken back",
+        )
+        key_user.screenshot("13_colleague_removed")
+        key_user.stop()
+        # Nina's open session ended with it (the test's own session cookies out of
+        # the way first: two session_id cookies would leave the server to choose)
+        for cookie in list(self.opener.cookies):
+            if cookie.name == "session_id":
+                self.opener.cookies.clear(cookie.domain, cookie.path, cookie.name)
+        self.opener.cookies.set("session_id", session_id)
+        response = self.url_open("/my", allow_redirects=False)
+        self.assertIn("/web/login", response.headers.get("Location", ""))
+        self.assertFalse(self.authenticates("nina", NEW_PASSWORD))
 
     def test_send_a_password_mail_and_log_in_with_it(self):
         folder = screenshots_dir()
-        for old in folder.glob("*.png"):
-            old.unlink()
         with smtp_server(self.env) as smtp:
             admin = Walkthrough(self, folder)
             self.authenticate("admin", "admin", browser=admin.browser)
