@@ -3,10 +3,7 @@ from odoo import http
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
 
-from odoo.addons.portal.controllers.portal import (
-    CustomerPortal,
-    get_error,
-)
+from odoo.addons.portal.controllers.portal import CustomerPortal, get_error
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
 from ..models.partner_login_delegation import COLLEAGUES_PER_PAGE

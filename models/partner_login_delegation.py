@@ -61,8 +61,12 @@ class PartnerLoginDelegation(models.AbstractModel):
         """The contacts of the key user's company it sees (itself and the other
         administrators included, though it may change neither)."""
         eligibility = self.env["partner.login.eligibility"]
+        company = key_user.commercial_partner_id
         return [
-            ("commercial_partner_id", "=", key_user.commercial_partner_id.id),
+            ("commercial_partner_id", "=", company.id),
+            # the company's own record, even with "Is a Company" off, is no colleague
+            ("id", "!=", company.id),
+            ("parent_id", "!=", False),
             ("is_company", "=", False),
             ("type", "=", "contact"),  # delivery and invoice addresses are no people
             ("id", "not in", eligibility._reserved_partner_ids()),
@@ -125,33 +129,45 @@ class PartnerLoginDelegation(models.AbstractModel):
 
     @api.model
     def _check_daily_limit(self, key_user, partners=None, new=0):
-        """At most the setting's number of distinct contacts added or invited by one
-        key user in 24 hours (``partners`` about to be invited, ``new`` about to be
-        added). The key user's row is locked first: two requests at once count one
-        after the other."""
+        """At most the setting's number of colleagues added or invited by one key
+        user in 24 hours: each invite counts (a re-invite too), and so does each
+        contact added without one (``partners`` about to be invited, ``new`` about
+        to be added). The key user's row is updated first: of two requests at once,
+        the second fails to serialize and Odoo runs it again, seeing the first."""
         self.env.cr.execute(
-            SQL("SELECT id FROM res_partner WHERE id = %s FOR UPDATE", key_user.id)
+            SQL(
+                "UPDATE res_partner SET write_date = write_date WHERE id = %s",
+                key_user.id,
+            )
         )
         since = fields.Datetime.now() - timedelta(hours=24)
         self.env["res.partner"].flush_model(["website_added_by_id"])
         self.env["partner.invite.run"].flush_model(["key_user_id"])
+        self.env["partner.invite.run.line"].flush_model(["run_id", "partner_id"])
         self.env.cr.execute(
             SQL(
-                """SELECT id FROM res_partner
+                """WITH invited AS (
+                       SELECT line.partner_id
+                         FROM partner_invite_run_line line
+                         JOIN partner_invite_run run ON run.id = line.run_id
+                        WHERE run.key_user_id = %(key)s AND run.create_date > %(since)s
+                   )
+                   SELECT 0, partner_id FROM invited
+                   UNION ALL
+                   SELECT 1, id FROM res_partner
                     WHERE website_added_by_id = %(key)s AND create_date > %(since)s
-                   UNION
-                   SELECT line.partner_id
-                     FROM partner_invite_run_line line
-                     JOIN partner_invite_run run ON run.id = line.run_id
-                    WHERE run.key_user_id = %(key)s AND run.create_date > %(since)s""",
+                      AND id NOT IN (SELECT partner_id FROM invited)""",
                 key=key_user.id,
                 since=since,
             )
         )
-        counted = {row[0] for row in self.env.cr.fetchall()}
-        asked = set(partners.ids if partners else ()) - counted
+        rows = self.env.cr.fetchall()
+        added_uninvited = {partner_id for kind, partner_id in rows if kind == 1}
+        used = len(rows)
+        # inviting a colleague added without its invite turns one count into another
+        asked = len(set(partners.ids if partners else ()) - added_uninvited)
         limit = website_setting(self.env, "key_user_daily_limit")
-        if len(counted) + len(asked) + new > limit:
+        if used + asked + new > limit:
             raise UserError(
                 self.env._(
                     "You added or invited %(limit)s colleagues in the last 24 hours, "
@@ -161,10 +177,10 @@ class PartnerLoginDelegation(models.AbstractModel):
             )
 
     @api.model
-    def _address_refusal(self, email):
-        """Why a key user may not give a new colleague this address, or None. One
-        message for every reason: the page must not tell whether an address is
-        somebody's login elsewhere."""
+    def _address_refusal(self, email, colleague=None):
+        """Why a key user may not mail this address (to a new colleague, or to
+        ``colleague``), or None. One message for every reason: the page must not
+        tell whether an address is somebody's login elsewhere."""
         refused = self.env._(
             "This address cannot be invited from here: check it, or ask us to help."
         )
@@ -177,6 +193,7 @@ class PartnerLoginDelegation(models.AbstractModel):
             return refused
         bounce_limit = website_setting(self.env, "bounce_limit")
         partners = self.env["res.partner"].sudo().with_context(active_test=False)
+        others = [("id", "!=", colleague.id)] if colleague else []
         if partners.search_count(
             [
                 ("email_normalized", "=", email),
@@ -187,10 +204,26 @@ class PartnerLoginDelegation(models.AbstractModel):
             limit=1,
         ):
             return refused
-        # an address that already is a login would be taken over by the new contact
+        # an address that already is somebody else's login (a user's login, the
+        # address of its login mails, or the email of a contact that logs in)
+        # would pass to the colleague with the invite
         users = self.env["res.users"].sudo().with_context(active_test=False)
-        if users.search_count([("login", "=ilike", email)], limit=1) or (
-            partners.search_count([("website_login_email", "=", email)], limit=1)
+        if users.search_count(
+            [("login", "=ilike", email)]
+            + ([("partner_id", "!=", colleague.id)] if colleague else []),
+            limit=1,
+        ) or partners.search_count(
+            others
+            + [
+                "|",
+                ("website_login_email", "=", email),
+                "&",
+                ("email_normalized", "=", email),
+                "|",
+                ("allow_login", "=", True),
+                ("user_ids", "!=", False),
+            ],
+            limit=1,
         ):
             return refused
         return None
@@ -334,6 +367,10 @@ class PartnerLoginDelegation(models.AbstractModel):
         refusals = self.env["partner.login.eligibility"]._refusals(
             partners, key_user=True
         )
+        for partner in partners:
+            refusal = self._address_refusal(partner.email_normalized, partner)
+            if refusal and partner.id not in refusals:
+                refusals[partner.id] = refusal
         if refusals:
             raise UserError(
                 "\n".join(

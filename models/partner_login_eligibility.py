@@ -126,10 +126,22 @@ class PartnerLoginEligibility(models.AbstractModel):
                 [("website_email_held", "=", False)],
             ),
         ]
+        now = fields.Datetime.now()
+        # a re-invite only once the last one expired: no mail after mail
+        invite_pending = [
+            (
+                "invite_pending",
+                self.env._("An earlier invite has not expired yet."),
+                [
+                    "|",
+                    ("website_access_state", "!=", "invited"),
+                    ("website_password_expires", "<=", now),
+                ],
+            ),
+        ]
         if key_user:
-            rules += address_rules
+            rules += address_rules + invite_pending
         if bulk:
-            now = fields.Datetime.now()
             rules += [
                 (
                     "website_disabled",
@@ -154,15 +166,9 @@ class PartnerLoginEligibility(models.AbstractModel):
                     self.env._("The contact already uses a password of their own."),
                     [("website_access_state", "!=", "active")],
                 ),
-                (
-                    "invite_pending",
-                    self.env._("An earlier invite has not expired yet."),
-                    [
-                        "|",
-                        ("website_access_state", "!=", "invited"),
-                        ("website_password_expires", "<=", now),
-                    ],
-                ),
+            ]
+            rules += invite_pending
+            rules += [
                 (
                     "invites_unanswered",
                     self.env._(

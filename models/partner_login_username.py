@@ -5,6 +5,8 @@ from odoo import api, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
+from .website_login_settings import website_setting
+
 # Letters, digits, "." "_" "-": never "@", so a username can never equal an email.
 # As short as the customer numbers companies use ("7"): usernames are kept apart
 # from each other and from every user's login, whatever their length.
@@ -90,7 +92,9 @@ class PartnerLoginUsername(models.AbstractModel):
         if not lowered:
             return
         self.env["res.partner"].flush_model(["username"])
-        # Usernames hold no "@", so comparing with users' emails is needless.
+        # Usernames hold no "@", so comparing with users' emails is needless; a
+        # contact's Reference is a login too (res_users_login_identifier.py), tried
+        # after usernames: a username equal to somebody's would take it over.
         self.env.cr.execute(
             SQL(
                 """(SELECT username, TRUE, id FROM res_partner
@@ -99,9 +103,14 @@ class PartnerLoginUsername(models.AbstractModel):
                    (SELECT login, FALSE, partner_id FROM res_users
                      WHERE lower(login) IN %(names)s AND partner_id NOT IN %(own)s
                      LIMIT 1)
+                   UNION ALL
+                   (SELECT trim(ref), TRUE, id FROM res_partner
+                     WHERE %(by_reference)s AND lower(trim(ref)) IN %(names)s
+                       AND id NOT IN %(own)s LIMIT 1)
                    ORDER BY 2 DESC LIMIT 1""",
                 names=tuple(lowered),
                 own=tuple(partners.ids) or (0,),
+                by_reference=bool(website_setting(self.env, "login_by_reference")),
             )
         )
         if row := self.env.cr.fetchone():

@@ -7,6 +7,7 @@ from . import (
     test_email_change,
     test_invite_runs,
     test_key_user,
+    test_key_user_attack,
     test_link_mode,
     test_login,
     test_login_lockout,

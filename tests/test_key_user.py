@@ -320,16 +320,16 @@ class TestKeyUser(WebsiteLoginCase, HttpCase):
             )
         )
 
-    def test_the_daily_limit_counts_distinct_colleagues(self):
+    def test_the_daily_limit_counts_every_invite_and_addition(self):
         self.env["ir.config_parameter"].set_param(
-            parameter_key("key_user_daily_limit"), "2"
+            parameter_key("key_user_daily_limit"), "3"
         )
         self.log_in("kim", KIM_PASSWORD)
         with smtp_server(self.env) as smtp:
             self.post(f"/my/colleagues/{self.cole.id}/invite")
             self.post(f"/my/colleagues/{self.cole.id}/revoke")
-            self.post(f"/my/colleagues/{self.cole.id}/invite")  # the same colleague
-            self.add("Una", "una@retailer.test")
+            self.post(f"/my/colleagues/{self.cole.id}/invite")  # counted again
+            self.add("Una", "una@retailer.test")  # added and invited: one
             response = self.add("Vic", "vic@retailer.test")
         self.assertIn("as many as you may", response.text)
         self.assertFalse(
