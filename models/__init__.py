@@ -8,6 +8,7 @@ from . import (
     mail_thread,
     partner_invite_run,
     partner_invite_run_line,
+    partner_invite_analysis,  # a view over the lines: after them
     partner_login_access,
     partner_login_credential,
     partner_login_delivery,
