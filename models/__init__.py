@@ -6,9 +6,9 @@ from . import (
     mail_render_mixin,
     mail_template,
     mail_thread,
+    partner_invite_analysis,
     partner_invite_run,
     partner_invite_run_line,
-    partner_invite_analysis,  # a view over the lines: after them
     partner_login_access,
     partner_login_credential,
     partner_login_delivery,

@@ -1,6 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
-from odoo.tools import SQL, drop_view_if_exists
+from odoo.tools import SQL
 
 from .partner_invite_run_line import STAGES
 
@@ -9,13 +9,28 @@ class PartnerInviteAnalysis(models.Model):
     """The invite funnel: one row per delivered invite (a run line whose mail the
     server accepted), with its stages as counts that add up in Odoo's graph and
     pivot, by run, company, salesperson, stage and week. A view in PostgreSQL: the
-    lines are the record, this only reads them."""
+    lines are the record, this only reads them (a query, not a table: nothing to
+    create or keep in step)."""
 
     _name = "partner.invite.analysis"
     _description = "Website invite funnel"
     _auto = False
     _order = "invited_at desc, id desc"
     _rec_name = "partner_id"
+    # what the query reads, flushed before each search
+    _depends = {
+        "partner.invite.run.line": [
+            "run_id",
+            "partner_id",
+            "outcome",
+            "accepted_at",
+            "first_login_at",
+            "password_set_at",
+            "expired_at",
+        ],
+        "partner.invite.run": ["origin"],
+        "res.partner": ["commercial_partner_id", "user_id"],
+    }
 
     line_id = fields.Many2one("partner.invite.run.line", string="Invite", readonly=True)
     run_id = fields.Many2one("partner.invite.run", string="Run", readonly=True)
@@ -47,12 +62,10 @@ class PartnerInviteAnalysis(models.Model):
         string="Hours to First Login", aggregator="avg", readonly=True
     )
 
-    def init(self):
-        drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL(
-                """CREATE VIEW %s AS (
-                SELECT line.id AS id,
+    @property
+    def _table_query(self):
+        return SQL(
+            """SELECT line.id AS id,
                        line.id AS line_id,
                        line.run_id,
                        run.origin,
@@ -83,8 +96,5 @@ class PartnerInviteAnalysis(models.Model):
                   FROM partner_invite_run_line line
                   JOIN partner_invite_run run ON run.id = line.run_id
                   JOIN res_partner partner ON partner.id = line.partner_id
-                 WHERE line.accepted_at IS NOT NULL
-                )""",
-                SQL.identifier(self._table),
-            )
+                 WHERE line.accepted_at IS NOT NULL"""
         )
