@@ -33,7 +33,7 @@ class PartnerInviteAnalysis(models.Model):
     }
 
     line_id = fields.Many2one("partner.invite.run.line", string="Invite", readonly=True)
-    run_id = fields.Many2one("partner.invite.run", string="Run", readonly=True)
+    run_id = fields.Many2one("partner.invite.run", readonly=True)
     origin = fields.Selection(
         [("bulk", "Bulk invite"), ("manual", "Random Password Mail")], readonly=True
     )

@@ -69,7 +69,7 @@ class PartnerInviteRunLine(models.Model):
     stage = fields.Selection(STAGES, compute="_compute_stage")
 
     def init(self):
-        super().init()
+        result = super().init()
         # the latest delivered invite of a contact, looked up at each login, lapse
         # and bounce, and on the contact's form
         create_index(
@@ -79,6 +79,7 @@ class PartnerInviteRunLine(models.Model):
             ["partner_id", "accepted_at DESC", "id DESC"],
             where="accepted_at IS NOT NULL",
         )
+        return result
 
     @api.depends(
         "outcome", "accepted_at", "first_login_at", "password_set_at", "expired_at"
