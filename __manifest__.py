@@ -19,6 +19,7 @@
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/partner_invite_run_views.xml",
+        "views/partner_invite_analysis_views.xml",
         "views/ir_mail_server_views.xml",
         "views/portal_templates.xml",
         "wizards/random_password_mail_views.xml",

@@ -117,8 +117,24 @@ def smtp_limit(messages=3000):
 
 
 def addons_path(link_dir):
+    """Odoo's addons and the addon for the series this python runs: the checkout
+    itself for the root's series, else the tree scripts/make_series.py makes."""
     root = Path(odoo.release.__file__).resolve().parent.parent
-    (Path(link_dir) / ADDON).symlink_to(REPO)
+    series = odoo.release.serie
+    manifest = (REPO / "__manifest__.py").read_text()
+    if f'"version": "{series}.' in manifest:
+        (Path(link_dir) / ADDON).symlink_to(REPO)
+    else:
+        subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "scripts" / "make_series.py"),
+                series,
+                str(Path(link_dir) / ADDON),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return ",".join([str(root / "addons"), str(root / "odoo" / "addons"), link_dir])
 
 
@@ -134,7 +150,8 @@ def create_database(db, path):
             f"--addons-path={path}",
             "-i",
             ADDON,
-            "--without-demo=all",
+            # 19.0 installs no demo data unless asked, and takes no "all"
+            *(["--without-demo=all"] if odoo.release.version_info[0] < 19 else []),
             "--stop-after-init",
             "--log-level=warn",
         ],

@@ -6,6 +6,7 @@ from . import (
     mail_render_mixin,
     mail_template,
     mail_thread,
+    partner_invite_analysis,
     partner_invite_run,
     partner_invite_run_line,
     partner_login_access,

@@ -3,6 +3,8 @@ import logging
 import time
 from datetime import timedelta, timezone
 
+from markupsafe import Markup
+
 from odoo import Command, api, fields, models, modules
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
@@ -133,6 +135,27 @@ class PartnerInviteRun(models.Model):
     next_attempt_at = fields.Datetime(string="Next retry", compute="_compute_progress")
     expected_end = fields.Datetime(string="Expected end", compute="_compute_progress")
     pace_summary = fields.Text(string="Pace", compute="_compute_progress")
+    # the funnel of the run's delivered invites (partner.invite.analysis has it by
+    # company, salesperson and week)
+    funnel_delivered = fields.Integer(string="Delivered", compute="_compute_funnel")
+    funnel_bounced = fields.Integer(string="Bounced", compute="_compute_funnel")
+    funnel_logged_in = fields.Integer(string="Logged In", compute="_compute_funnel")
+    funnel_active = fields.Integer(string="Own Password Set", compute="_compute_funnel")
+    funnel_unanswered = fields.Integer(
+        string="Expired Unanswered", compute="_compute_funnel"
+    )
+    funnel_activation_rate = fields.Float(
+        string="Activation Rate (%)",
+        compute="_compute_funnel",
+        help="Contacts who set a password of their own, of those delivered.",
+    )
+    funnel_median_hours = fields.Float(
+        string="Median Hours to First Login",
+        compute="_compute_funnel",
+        help="From the mail server's acceptance of the mail to the contact's first "
+        "login, the median over those who logged in.",
+    )
+    funnel_bar = fields.Html(string="Funnel", compute="_compute_funnel", sanitize=False)
 
     @api.depends("invited_count", "failed_count", "state")
     def _compute_progress(self):
@@ -162,6 +185,84 @@ class PartnerInviteRun(models.Model):
             run.pace_summary = "\n".join(
                 run._pace_line(server_id, *limits) for server_id, limits in held.items()
             )
+
+    def _compute_funnel(self):
+        """The funnels of all the runs in ``self``: one aggregate query."""
+        self.env["partner.invite.run.line"].flush_model()
+        figures = {}
+        if self.ids:
+            self.env.cr.execute(
+                SQL(
+                    """SELECT run_id,
+                              count(*) FILTER (WHERE outcome != 'bounced'),
+                              count(*) FILTER (WHERE outcome = 'bounced'),
+                              count(first_login_at),
+                              count(password_set_at),
+                              count(expired_at),
+                              count(*) FILTER (WHERE first_login_at IS NOT NULL
+                                               AND password_set_at IS NULL),
+                              percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(
+                                  EPOCH FROM first_login_at - accepted_at) / 3600.0)
+                         FROM partner_invite_run_line
+                        WHERE run_id IN %s AND accepted_at IS NOT NULL
+                        GROUP BY run_id""",
+                    tuple(self._origin.ids),
+                )
+            )
+            figures = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        for run in self:
+            (delivered, bounced, logged_in, active, unanswered, login_only, median) = (
+                figures.get(run._origin.id, (0, 0, 0, 0, 0, 0, None))
+            )
+            run.funnel_delivered = delivered
+            run.funnel_bounced = bounced
+            run.funnel_logged_in = logged_in
+            run.funnel_active = active
+            run.funnel_unanswered = unanswered
+            run.funnel_activation_rate = 100.0 * active / delivered if delivered else 0
+            run.funnel_median_hours = median or 0.0
+            run.funnel_bar = run._funnel_bar(
+                delivered, bounced, logged_in, active, unanswered, login_only
+            )
+
+    def _funnel_bar(
+        self, delivered, bounced, logged_in, active, unanswered, login_only
+    ):
+        """A stacked bar of the sent mails: own password set, logged in only (with
+        what the mail carried), neither, bounced."""
+        sent = delivered + bounced
+        if not sent:
+            return False
+        _ = self.env._
+        parts = [
+            (active, "bg-success", _("Own password set")),
+            (login_only, "bg-info", _("Logged in only")),
+            (delivered - active - login_only, "bg-secondary", _("Not logged in")),
+            (bounced, "bg-danger", _("Bounced")),
+        ]
+        bars = Markup().join(
+            Markup(
+                '<div class="progress-bar %s" role="progressbar" style="width: %s%%"'
+                ' title="%s">%s</div>'
+            )
+            % (css, round(100.0 * count / sent, 2), f"{label}: {count}", count)
+            for count, css, label in parts
+            if count > 0
+        )
+        legend = _(
+            "%(delivered)s delivered, %(logged_in)s logged in, %(active)s set their "
+            "own password, %(bounced)s bounced, %(unanswered)s expired unanswered",
+            delivered=delivered,
+            logged_in=logged_in,
+            active=active,
+            bounced=bounced,
+            unanswered=unanswered,
+        )
+        return Markup(
+            '<div class="o_partner_invite_funnel"><div class="progress" '
+            'style="height: 1.5rem">%s</div><small class="text-muted">%s</small>'
+            "</div>"
+        ) % (bars, legend)
 
     def _expected_end(self, last_retry):
         """When the run should be done: the contacts left at the rate it goes, or

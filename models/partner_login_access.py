@@ -100,7 +100,9 @@ class PartnerLoginAccess(models.AbstractModel):
 
     @api.model
     def _active(self, partners):
-        """They log in with a password of their own."""
+        """They log in with a password of their own (their latest invite is
+        answered)."""
+        self.env["partner.invite.run.line"]._stamp_latest(partners, "password_set_at")
         self._write(
             partners,
             {
@@ -125,11 +127,14 @@ class PartnerLoginAccess(models.AbstractModel):
 
     @api.model
     def _bounced(self, partners):
-        """Their invite bounced: no invite goes to that address again."""
+        """Their invite bounced: no invite goes to that address again; somebody is
+        asked to correct it."""
+        newly = partners.filtered(lambda p: p.website_access_state != "bounced")
         self._write(
             partners,
             {"website_access_state": "bounced", "website_password_expires": False},
         )
+        self.env["partner.invite.run.line"]._nudge(newly, "bounced")
 
     @api.model
     def _lapsed(self):
@@ -152,8 +157,11 @@ class PartnerLoginAccess(models.AbstractModel):
         unanswered = expired.filtered(
             lambda partner: partner.website_invite_count >= attempts
         )
+        self.env["partner.invite.run.line"]._stamp_latest(expired, "expired_at")
         self._write(unanswered, {"website_access_state": "unanswered"})
         self._write(expired - unanswered, {"website_access_state": "expired"})
+        # the re-invite rhythm is over: somebody may call them
+        self.env["partner.invite.run.line"]._nudge(unanswered, "unanswered")
         return expired
 
     @api.model

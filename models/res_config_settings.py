@@ -84,6 +84,12 @@ class ResConfigSettings(models.TransientModel):
         help="Contacts may log in with their Reference (the contact number), "
         "besides their username and email.",
     )
+    website_invite_activities = fields.Boolean(  # not config_parameter=: as above
+        string="Activities for bounced and unanswered invites",
+        help="When a contact's invite bounces, or its last invite expires "
+        "unanswered, a To-Do activity goes to its salesperson (or to whoever "
+        "started the run).",
+    )
     website_lockout_failures = fields.Integer(
         string="Failed logins before a lockout",
         config_parameter=parameter_key("lockout_failures"),
@@ -112,17 +118,16 @@ class ResConfigSettings(models.TransientModel):
     @api.model
     def get_values(self):
         values = super().get_values()
-        values["website_login_by_reference"] = website_setting(
-            self.env, "login_by_reference"
-        )
+        for name in ("login_by_reference", "invite_activities"):
+            values[f"website_{name}"] = website_setting(self.env, name)
         return values
 
     def set_values(self):
         result = super().set_values()
-        self.env["ir.config_parameter"].sudo().set_param(
-            parameter_key("login_by_reference"),
-            str(bool(self.website_login_by_reference)),
-        )
+        for name in ("login_by_reference", "invite_activities"):
+            self.env["ir.config_parameter"].sudo().set_param(
+                parameter_key(name), str(bool(self[f"website_{name}"]))
+            )
         return result
 
     @api.depends("company_id")

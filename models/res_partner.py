@@ -5,6 +5,7 @@ from werkzeug.urls import url_encode
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, ValidationError
 
+from .partner_invite_run_line import STAGES
 from .partner_login_access import ACCESS_STATES
 from .website_login_settings import MANAGER_GROUP, decides_logins
 
@@ -150,6 +151,19 @@ class ResPartner(models.Model):
         help="Too many failed logins: every password is refused until then.",
     )
 
+    # the contact's latest delivered invite, and how far it got
+    website_invite_stage = fields.Selection(
+        STAGES,
+        string="Latest Invite",
+        compute="_compute_website_latest_invite",
+        groups="base.group_user",
+    )
+    website_invite_sent_at = fields.Datetime(
+        string="Latest Invite Sent",
+        compute="_compute_website_latest_invite",
+        groups="base.group_user",
+    )
+
     def init(self):
         result = super().init()
         # Case-insensitive uniqueness, archived contacts included; the Python check in
@@ -227,6 +241,29 @@ class ResPartner(models.Model):
                         contact=partner.display_name,
                     )
                 )
+
+    def _compute_website_latest_invite(self):
+        # one query for all the contacts shown; sudo: the lines' dates, read-only
+        lines = self.env["partner.invite.run.line"].sudo()
+        latest = {}
+        saved_ids = tuple(self._origin.ids)  # a new contact has no invite
+        if saved_ids:
+            lines.flush_model()
+            self.env.cr.execute(
+                tools.SQL(
+                    """SELECT DISTINCT ON (partner_id) partner_id, id
+                         FROM partner_invite_run_line
+                        WHERE partner_id IN %s AND accepted_at IS NOT NULL
+                        ORDER BY partner_id, accepted_at DESC, id DESC""",
+                    saved_ids,
+                )
+            )
+            latest = dict(self.env.cr.fetchall())
+        found = lines.browse(latest.values())
+        for partner in self:
+            line = found.browse(latest.get(partner._origin.id)).with_prefetch(found.ids)
+            partner.website_invite_stage = line.stage
+            partner.website_invite_sent_at = line.accepted_at
 
     @api.onchange("website_enabled")
     def _onchange_website_enabled(self):

@@ -79,6 +79,17 @@ class ResUsers(models.Model):
             with LoginAttempt.tracked(self.env.registry, {}, equal_time=False):
                 return super()._check_uid_passwd(uid, passwd)
 
+    def _update_last_login(self):
+        """Odoo records a login: the first one after a contact's latest invite is
+        that invite's first login (one UPDATE)."""
+        result = super()._update_last_login()
+        portal_users = self.filtered("share")
+        if portal_users:
+            self.env["partner.invite.run.line"].sudo()._stamp_latest(  # the addon's
+                portal_users.sudo().partner_id, "first_login_at"
+            )
+        return result
+
     def _on_login_cooldown(self, failures, previous):
         """Odoo's per-address cooldown with the addon's threshold
         (``ip_cooldown_failures``, replacing ``base.login_cooldown_after``): above

@@ -35,6 +35,9 @@ DEFAULTS = {
     # bounces after which an address is left out, as Odoo's mass mailing
     # (mass_mailing/models/mail_thread.py, BLACKLIST_MAX_BOUNCED_LIMIT)
     "bounce_limit": 5,
+    # a To-Do activity for the salesperson when a contact's invite bounces or its
+    # invites end unanswered
+    "invite_activities": True,
     # a contact may log in with its Reference (the contact number)
     "login_by_reference": True,
     # per-account lockout: this many failed logins in a row lock it...
