@@ -157,6 +157,17 @@ def set_config_db(db):
     config["db_name"] = [db] if ODOO_MAJOR >= 19 else db
 
 
+def test_request_lock(case):
+    """The lock an HttpCase's requests take one after the other: held by the test,
+    its own ORM work never runs beside a request's (a websocket's, say). 18.0: the
+    registry's ``test_lock``; 19.0: ``odoo.tests.common._registry_test_lock``."""
+    if ODOO_MAJOR >= 19:
+        from odoo.tests import common  # noqa: PLC0415 (tests only: not at import)
+
+        return common._registry_test_lock
+    return case.registry.test_lock
+
+
 def browser_requests(case, browser):
     """Where an HttpCase lets a hand-made ChromeBrowser reach its server: 19.0
     refuses a request without the test cursor's cookie unless inside
