@@ -439,7 +439,7 @@ class PartnerLoginDelegation(models.AbstractModel):
         waiting.write({"website_awaiting_approval": False})
         note = escape(self.env._("Approved by %(user)s.", user=self.env.user.name))
         waiting._message_log_batch(dict.fromkeys(waiting.ids, note))
-        messages = []
+        messages, refused = [], False
         for key_user in waiting.website_added_by_id:
             added = waiting.filtered(
                 lambda partner, key_user=key_user: (
@@ -449,6 +449,7 @@ class PartnerLoginDelegation(models.AbstractModel):
             refusals = self.env["partner.login.eligibility"]._refusals(
                 added, key_user=True
             )
+            refused = refused or bool(refusals)
             messages += [
                 f"{added.browse(partner_id).name}: {message}"
                 for partner_id, message in refusals.items()
@@ -459,5 +460,5 @@ class PartnerLoginDelegation(models.AbstractModel):
             self.env._("Approve"),
             "\n".join(messages)
             or self.env._("Nobody of the selection awaited approval."),
-            "success",
+            "warning" if refused else "success",  # a warning stays until read
         )
