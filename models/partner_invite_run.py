@@ -628,9 +628,13 @@ class PartnerInviteRun(models.Model):
         delivery = self.env["partner.login.delivery"]
         sessions = {}  # one SMTP connection per step and server
         taken, held_until = 0, None
+        seconds_per_line = None  # what a batch of this step took, per line
         try:
             while True:
-                lines = self._next_batch(size)
+                batch_size = self._batch_size_within(size, seconds_per_line, deadline)
+                if not batch_size:
+                    break
+                lines = self._next_batch(batch_size)
                 if not lines:
                     # work due in a moment (a retry after a pause): wait for it here,
                     # Odoo's scheduler would look again only a minute later
@@ -640,9 +644,12 @@ class PartnerInviteRun(models.Model):
                     time.sleep(max(next_at - time.time(), 0))
                     continue
                 taken += len(lines)
+                started = time.monotonic()
                 outcome = delivery._deliver(
                     lines, deadline, sessions, auto_commit=self._auto_commit()
                 )
+                if not outcome.untried:
+                    seconds_per_line = (time.monotonic() - started) / len(lines)
                 self._notify_managers()  # sent with the batch's commit
                 if self._auto_commit():
                     # each batch's outcome is kept whatever happens to later ones
@@ -666,6 +673,21 @@ class PartnerInviteRun(models.Model):
         if values:
             self.write(values)
         return taken, next_at
+
+    @api.model
+    def _batch_size_within(self, size, seconds_per_line, deadline):
+        """How many lines the next batch of a step takes: as many as the step's
+        time still holds at the pace of its previous batch (the first takes
+        ``size``), or 0 when fewer than half of it fit (a batch has its own cost:
+        the rules, the users, the layout, the commit). A batch cut short by the
+        step's time wastes its work: the credentials of its unsent lines are
+        revoked, then issued and rendered again in the next step."""
+        if seconds_per_line is None:
+            return size
+        # a quarter more than the last batch took: batches vary (a commit, the
+        # garbage collector), and an overrun costs more than a smaller batch
+        fits = int((deadline - time.monotonic()) / max(1.25 * seconds_per_line, 1e-6))
+        return min(size, fits) if fits >= max(size // 2, 1) else 0
 
     @api.model
     def _may_wait_for(self, moment, deadline):

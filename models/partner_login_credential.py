@@ -99,19 +99,25 @@ class PartnerLoginCredential(models.Model):
         return website_setting(self.env, "credential_mode")
 
     @api.model
-    def _issue(self, partners, kind="password"):
+    def _issue(self, partners, kind="password", rules_checked=False):
         """The one door through which contacts receive a temporary password, or a
         set-password link (``kind="link"``).
 
         Makes or restores their portal users, replaces any password or link they
         had (ending their sessions) and turns Allow Login on.
 
+        :param rules_checked: the caller has just applied the eligibility rules
+            to ``partners`` in this transaction (the delivery's ``_admissible``)
         :returns: ({partner id: clear password or link URL}, expiry datetime), for
             the caller's mail; the clear secrets exist only in the returned dict.
         """
         if not partners:
             return {}, None
-        refusals = self.env["partner.login.eligibility"]._refusals(partners)
+        refusals = (
+            {}
+            if rules_checked
+            else self.env["partner.login.eligibility"]._refusals(partners)
+        )
         if refusals:
             raise UserError(
                 "\n".join(
@@ -267,7 +273,9 @@ class PartnerLoginCredential(models.Model):
 
     def _revoke(self):
         """The passwords and links stop working; the contacts show "No access"."""
-        partners = self.user_id.partner_id
+        # their own prefetch: through the rows unlinked below, each contact's state
+        # would be read on its own
+        partners = self.user_id.partner_id.with_prefetch()
         links = self.filtered(lambda row: row.kind == "link")
         links.user_id.partner_id.sudo().signup_cancel()
         self.sudo().unlink()

@@ -98,7 +98,9 @@ class PartnerLoginDelivery(models.AbstractModel):
         credentials = self.env["partner.login.credential"].with_context(
             **{NOTE_PORTAL_ACCESS_LATER: True}
         )
-        secrets, expires_at = credentials._issue(partners, run.credential_mode)
+        secrets, expires_at = credentials._issue(
+            partners, run.credential_mode, rules_checked=True
+        )
         mails = run._mail_values(partners, expires_at)
         if auto_commit:
             # the credentials must be committed before any mail holding them goes
