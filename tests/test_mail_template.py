@@ -6,6 +6,7 @@ import re
 
 from aiosmtpd.controller import Controller
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
@@ -116,6 +117,67 @@ class TestMailTemplate(WebsiteLoginCase, HttpCase):
         self.assertIn("Powered by", html)  # the light layout's footer
         self.assertIn("Layout Test Company", html)
         self.assertTrue(self.authenticates("jane.doe", password_from(smtp.messages[0])))
+
+    def test_a_batch_gets_the_layout_each_contact_would_get_alone(self):
+        self.template.email_layout_xmlid = "mail.mail_notification_light"
+        second = self.env["res.company"].create({"name": "Second Layout Company"})
+        ben = self.make_contact(
+            name="Ben / Second", username="ben.second", company_id=second.id
+        )
+        contacts = self.jane | ben | self.make_contact(name="Eve", username="eve")
+        mail = self.env["partner.login.mail"]
+        expires_at = fields.Datetime.now()
+        in_batch = mail._values(contacts, self.template, expires_at=expires_at)
+        for contact in contacts:
+            [alone] = mail._values(
+                contact, self.template, expires_at=expires_at
+            ).values()
+            batch = in_batch[contact.id]
+            # each rendering has its own placeholder: compare them without it
+            self.assertEqual(
+                batch["body_html"].replace(batch["placeholder"], "SECRET"),
+                alone["body_html"].replace(alone["placeholder"], "SECRET"),
+            )
+        ben_html = in_batch[ben.id]["body_html"]
+        self.assertIn("Second Layout Company", ben_html)
+        self.assertIn("Ben - Second", ben_html)  # the layout's record name
+        # the hidden preview a mail program lists is Ben's own text
+        preview = re.search(
+            r'<div style="display: none;[^>]*>(.*?)</div>', ben_html, re.S
+        )
+        self.assertIn("Hello Ben / Second", preview.group(1))
+        self.assertNotIn(in_batch[ben.id]["placeholder"], preview.group(1))
+        jane_html = in_batch[self.jane.id]["body_html"]
+        self.assertNotIn("Second Layout Company", jane_html)
+        self.assertNotIn("Ben", jane_html)
+
+    def test_a_layout_that_reads_the_contact_is_rendered_for_each(self):
+        self.env["ir.ui.view"].create(
+            {
+                "name": "pwl_test_layout_reading_the_contact",
+                "type": "qweb",
+                "key": "partner_website_login.test_layout_reading_the_contact",
+                "arch": '<div><p t-out="record.email"/><t t-out="message.body"/></div>',
+            }
+        )
+        self.env["ir.model.data"].create(
+            {
+                "module": "partner_website_login",
+                "name": "test_layout_reading_the_contact",
+                "model": "ir.ui.view",
+                "res_id": self.env["ir.ui.view"]
+                .search([("name", "=", "pwl_test_layout_reading_the_contact")])
+                .id,
+            }
+        )
+        self.template.email_layout_xmlid = (
+            "partner_website_login.test_layout_reading_the_contact"
+        )
+        eve = self.make_contact(name="Eve", username="eve")
+        mails = self.env["partner.login.mail"]._values(self.jane | eve, self.template)
+        self.assertIn("jane.doe@retailer.test", mails[self.jane.id]["body_html"])
+        self.assertIn("eve@retailer.test", mails[eve.id]["body_html"])
+        self.assertNotIn("jane.doe@retailer.test", mails[eve.id]["body_html"])
 
     @mute_logger("odoo.addons.base.models.res_lang")
     def test_a_french_contact_gets_the_french_mail(self):
