@@ -77,6 +77,7 @@ class CountingSink:
         self.throttled = 0
         self.recipients = set()
         self.duplicates = 0
+        self.first_message = None  # an invite as sent, to time the server with
 
     async def handle_DATA(self, server, session, envelope):
         if self.rate:
@@ -93,12 +94,15 @@ class CountingSink:
             self.duplicates += address in self.recipients
             self.recipients.add(address)
         self.count += 1
+        if self.first_message is None:
+            self.first_message = envelope.original_content or envelope.content
         return "250 OK"
 
 
-def smtp_limit(messages=3000):
-    """Mails a second the local SMTP server takes from one plain session, with an
-    invite's size: the ceiling beside the end-to-end figures."""
+def smtp_limit(messages=3000, content=None):
+    """Mails a second the local SMTP server takes from one plain session: with
+    ``content`` (an invite as the run sent it), else a 3,000-character mail; the
+    ceiling beside the end-to-end figures."""
     sink = CountingSink()
     controller = Controller(sink, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -110,7 +114,10 @@ def smtp_limit(messages=3000):
         with smtplib.SMTP("127.0.0.1", controller.port) as session:
             started = time.perf_counter()
             for _index in range(messages):
-                session.send_message(message)
+                if content is None:
+                    session.send_message(message)
+                else:
+                    session.sendmail("a@ourcompany.test", ["b@customer.test"], content)
             return messages / (time.perf_counter() - started)
     finally:
         controller.stop()
@@ -373,6 +380,9 @@ def bench_size(size, sample, path, keep, provider_rate=None, rate_set=False):
             while sink.count < size and time.perf_counter() - started < 900:
                 time.sleep(0.05)
             delivered_seconds = time.perf_counter() - started
+        invite = sink.first_message or b""
+        # the same local server's own limit, for the invite as the run sent it
+        invite_limit = smtp_limit(1000, invite) if invite else 0
         delivered = sink.count
         failed = admin.call_kw(
             "partner.invite.run.line", "search_count", [[("outcome", "=", "failed")]]
@@ -390,6 +400,8 @@ def bench_size(size, sample, path, keep, provider_rate=None, rate_set=False):
                 "454 answers": sink.throttled,
                 "contacts mailed twice": sink.duplicates,
                 "Run Manually -> last mail accepted, s": round(delivered_seconds, 1),
+                "invite size, bytes": len(invite),
+                "SMTP server's own limit for it, mails/s": round(invite_limit),
                 "provider's floor, s": round(size / provider_rate, 1)
                 if provider_rate
                 else "-",
@@ -443,6 +455,8 @@ def bench_size(size, sample, path, keep, provider_rate=None, rate_set=False):
         "delivered (end to end)": delivered,
         "Run Manually -> last mail accepted, s": round(delivered_seconds, 1),
         "invites/s end to end": round(delivered / delivered_seconds),
+        "invite size, bytes": len(invite),
+        "SMTP server's own limit for it, mails/s": round(invite_limit),
         "worker steps": steps,
         "longest cron pass, s": round(longest_pass, 1),
         "longest step, s": round(longest_step, 2),
@@ -494,9 +508,13 @@ def main():
         odoo.modules.module.initialize_sys_path()
         print(f"the local SMTP server's own limit: {smtp_limit():.0f} mails/s")
         for figure in args.plan.split(","):
-            for size, rate, rate_set, full in PLAN[figure]:
-                if args.sizes:
-                    size = int(args.sizes.split(",")[0])
+            runs = PLAN[figure]
+            if args.sizes:  # each size given once, with the figure's provider
+                _size, rate, rate_set, full = runs[-1]
+                runs = [
+                    (int(size), rate, rate_set, full) for size in args.sizes.split(",")
+                ]
+            for size, rate, rate_set, full in runs:
                 print(f"{figure}. N = {size}", flush=True)
                 result = bench_size(
                     size,
