@@ -380,9 +380,9 @@ def bench_size(size, sample, path, keep, provider_rate=None, rate_set=False):
             while sink.count < size and time.perf_counter() - started < 900:
                 time.sleep(0.05)
             delivered_seconds = time.perf_counter() - started
-        invite = sink.first_message or b""
+        invite_bytes = sink.first_message or b""
         # the same local server's own limit, for the invite as the run sent it
-        invite_limit = smtp_limit(1000, invite) if invite else 0
+        invite_limit = smtp_limit(1000, invite_bytes) if invite_bytes else 0
         delivered = sink.count
         failed = admin.call_kw(
             "partner.invite.run.line", "search_count", [[("outcome", "=", "failed")]]
@@ -400,7 +400,7 @@ def bench_size(size, sample, path, keep, provider_rate=None, rate_set=False):
                 "454 answers": sink.throttled,
                 "contacts mailed twice": sink.duplicates,
                 "Run Manually -> last mail accepted, s": round(delivered_seconds, 1),
-                "invite size, bytes": len(invite),
+                "invite size, bytes": len(invite_bytes),
                 "SMTP server's own limit for it, mails/s": round(invite_limit),
                 "provider's floor, s": round(size / provider_rate, 1)
                 if provider_rate
@@ -455,7 +455,7 @@ def bench_size(size, sample, path, keep, provider_rate=None, rate_set=False):
         "delivered (end to end)": delivered,
         "Run Manually -> last mail accepted, s": round(delivered_seconds, 1),
         "invites/s end to end": round(delivered / delivered_seconds),
-        "invite size, bytes": len(invite),
+        "invite size, bytes": len(invite_bytes),
         "SMTP server's own limit for it, mails/s": round(invite_limit),
         "worker steps": steps,
         "longest cron pass, s": round(longest_pass, 1),
