@@ -58,6 +58,10 @@ class Walkthrough:
     def stop(self):
         if not self.stopped:
             self.stopped = True
+            # the walk is over, as a finished tour is: Odoo's browser then takes a
+            # fetch that its own stop() aborts ("Failed to fetch") for what it is
+            if not self.browser._result.done():
+                self.browser._result.set_result(True)
             self.browser.stop()
             self.requests_allowed.close()
 
