@@ -381,19 +381,21 @@ class TestBrowserWalkthrough(BulkInviteMixin, HttpCase):
                 "document.querySelector('.o_form_view .o_field_widget[name=progress]')",
                 "the run's form",
             )
-            run = self.env["partner.invite.run"].search([], limit=1)
+            # the browser's requests read through the test's cursor: the test's
+            # own queries wait for them (a query between theirs fails at random)
+            with compat.test_request_lock(self):
+                run = self.env["partner.invite.run"].search([], limit=1)
             admin.wait_for(
                 "document.querySelector('.o_form_view .o_field_widget[name=state] "
                 ".o_arrow_button_current').innerText.includes('Running')",
                 "the run under way",
             )
             admin.evaluate("window.websiteLoginNotReloaded = true")
-            # the browser's websocket reads through the test's cursor: not meanwhile
             with compat.test_request_lock(self):
                 self.work_off(run)
-            # the worker job's news reach the open form through Odoo's bus, which
-            # a test's one transaction keeps from dispatching by itself
-            self.dispatch_bus([self.env.ref(MANAGER_GROUP)])
+                # the worker job's news reach the open form through Odoo's bus,
+                # which a test's one transaction keeps from dispatching by itself
+                self.dispatch_bus([self.env.ref(MANAGER_GROUP)])
             admin.wait_for(
                 "window.websiteLoginNotReloaded && document.querySelector("
                 "'.o_form_view .o_field_widget[name=state] .o_arrow_button_current')"
