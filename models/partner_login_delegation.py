@@ -47,6 +47,8 @@ class PartnerLoginDelegation(models.AbstractModel):
             and partner.website_admin
             and partner.allow_login
             and partner.commercial_partner_id != partner
+            # an archived customer's colleagues are no one's to add or invite
+            and partner.commercial_partner_id.active
         ):
             raise AccessError(
                 self.env._(

@@ -264,6 +264,29 @@ class TestKeyUser(WebsiteLoginCase, HttpCase):
             self.env["res.partner"].search([("email", "=", "x@retailer.test")])
         )
 
+    def test_the_key_user_of_an_archived_company_manages_nobody(self):
+        self.log_in("kim", KIM_PASSWORD)
+        csrf = self.csrf()
+        self.company.with_user(self.manager).action_archive()
+        self.env.flush_all()  # the server's requests read the database
+        # the session open before the archive ends: back to the login page
+        response = self.url_open("/my/colleagues", allow_redirects=False)
+        self.assertIn("/web/login", response.headers.get("Location", ""))
+        with smtp_server(self.env) as smtp:
+            response = self.url_open(
+                "/my/colleagues/new",
+                data={"csrf_token": csrf, "name": "X", "email": "x@retailer.test"},
+                allow_redirects=False,
+            )
+        self.assertIn("/web/login", response.headers.get("Location", ""))
+        self.assertFalse(self.authenticates("kim", KIM_PASSWORD))
+        self.assertEqual(smtp.messages, [])
+        self.assertFalse(
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            .search([("email", "=", "x@retailer.test")])
+        )
+
     @mute_logger("odoo.http")
     def test_posts_without_the_csrf_token_change_nothing(self):
         before = self.snapshot(self.cole | self.pat)
