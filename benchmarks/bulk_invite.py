@@ -329,7 +329,9 @@ def log_problems(log_path):
     }
 
 
-def bench_size(size, sample, path, keep, provider_rate=None, rate_set=False):
+def bench_size(
+    size, sample, path, keep, provider_rate=None, rate_set=False, layout=True
+):
     """One figure: N contacts to the end, and (sample > 0) the in-process queries
     per contact and Odoo's wizard beside it."""
     db = f"{ADDON}_bench_{size}_{os.getpid()}"
@@ -355,6 +357,10 @@ def bench_size(size, sample, path, keep, provider_rate=None, rate_set=False):
                 }
             )
             env.company.partner_id.email = "noreply@ourcompany.test"
+            if not layout:  # the mail of before the newcomer's walk, as an admin can
+                env.ref(
+                    f"{ADDON}.mail_template_website_invite"
+                ).email_layout_xmlid = False
             print(f"  creating {size} eligible contacts ...", flush=True)
             make_contacts(env, size, "Bulk", website_enabled=True)
             sample_ids = make_contacts(env, sample, "Wizard", False).ids
@@ -498,6 +504,12 @@ def main():
         default=20,
         help="contacts given portal access by portal.wizard (default 20)",
     )
+    parser.add_argument(
+        "--without-layout",
+        action="store_true",
+        help="clear the invite template's notification layout (the lighter mail "
+        "sent before the light layout came in: the same mail as older commits)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep the databases")
     args = parser.parse_args()
     config.parse_config(["--log-level=warn"])
@@ -525,6 +537,7 @@ def main():
                     args.keep_db,
                     rate,
                     rate_set,
+                    layout=not args.without_layout,
                 )
                 for key, value in result.items():
                     print(f"  {key:38} {value}", flush=True)
