@@ -166,6 +166,18 @@ def create_database(db, path):
     )
 
 
+def autovacuum():
+    """on or off: with it off (as on some test machines), the planner's statistics
+    of a freshly filled table stay those of an empty one."""
+    conn = psycopg2.connect(dbname="postgres")
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SHOW autovacuum")
+            return cr.fetchone()[0]
+    finally:
+        conn.close()
+
+
 def drop_database(db):
     conn = psycopg2.connect(dbname="postgres")
     conn.autocommit = True
@@ -521,6 +533,7 @@ def main():
         )
         odoo.modules.module.initialize_sys_path()
         print(f"the local SMTP server's own limit: {smtp_limit():.0f} mails/s")
+        print(f"PostgreSQL's autovacuum: {autovacuum()}")
         for figure in args.plan.split(","):
             runs = PLAN[figure]
             if args.sizes:  # each size given once, with the figure's provider

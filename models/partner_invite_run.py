@@ -26,6 +26,10 @@ WORKER_CRON = "partner_website_login.ir_cron_process_website_invite_batches"
 # the worker waits RETRY_MINUTES.
 MAX_STEP_ERRORS = 3
 RETRY_MINUTES = 1
+# a batch's rules are checked on this many ids of the primary key at a time
+# (times the batch size, at least the minimum): see _next_contacts
+CANDIDATE_SLICE_FACTOR = 10
+MIN_CANDIDATE_SLICE = 2000
 # The eligibility rule that picks the run's population instead of skipping it.
 POPULATION_RULE = "website_disabled"
 
@@ -715,21 +719,9 @@ class PartnerInviteRun(models.Model):
             return due
         if self.origin != "bulk" or self.all_taken:
             return lines
-        domain = self.env["partner.login.eligibility"]._invite_domain()
-        # active_test off: the rules' own "active" conditions decide, and their
-        # subqueries see archived users too (an archived employee's contact)
-        partners = (
-            self.env["res.partner"]
-            .with_context(active_test=False)
-            .search(
-                [("id", ">", self.last_partner_id), *domain]
-                + self._company_domain(self.company_ids),
-                order="id",
-                limit=size,
-            )
-        )
-        values = {"last_partner_id": max(partners.ids, default=self.last_partner_id)}
-        if len(partners) < size:
+        partners, cursor, all_taken = self._next_contacts(size)
+        values = {"last_partner_id": cursor}
+        if all_taken:
             values["all_taken"] = True
         self.write(values)  # committed with the batch's credentials
         return lines.create(
@@ -738,6 +730,51 @@ class PartnerInviteRun(models.Model):
                 for partner in partners
             ]
         )
+
+    def _next_contacts(self, size):
+        """The next ``size`` eligible contacts after the run's cursor, in id order.
+
+        The rules are checked on a slice of ids read from the primary key at a
+        time: asked in one query (rules, then id order and limit), PostgreSQL
+        misjudges how many contacts pass the rules (they are correlated), sorts
+        every eligible contact left and takes the first ones; that is 0.4 s a batch
+        at 100,000 contacts, and a run's batches cost its size squared.
+
+        :returns: (contacts, the new cursor, whether no contact is left after it)
+        """
+        domain = [
+            *self.env["partner.login.eligibility"]._invite_domain(),
+            *self._company_domain(self.company_ids),
+        ]
+        # active_test off: the rules' own "active" conditions decide, and their
+        # subqueries see archived users too (an archived employee's contact)
+        partners = self.env["res.partner"].with_context(active_test=False)
+        found = partners.browse()
+        cursor = self.last_partner_id
+        slice_size = max(size * CANDIDATE_SLICE_FACTOR, MIN_CANDIDATE_SLICE)
+        while len(found) < size:
+            # ids only: a contact exists in the table from its create on
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM res_partner WHERE id > %s ORDER BY id LIMIT %s",
+                    cursor,
+                    slice_size,
+                )
+            )
+            slice_ids = [row[0] for row in self.env.cr.fetchall()]
+            if not slice_ids:
+                return found, cursor, True
+            wanted = size - len(found)
+            passing = partners.search(
+                [("id", "in", slice_ids), *domain], order="id", limit=wanted
+            )
+            found |= passing
+            if len(passing) == wanted:  # the slice's later ids stay for next time
+                return found, passing.ids[-1], False
+            cursor = slice_ids[-1]
+            if len(slice_ids) < slice_size:
+                return found, cursor, True
+        return found, cursor, False
 
     def _next_work_at(self, held_until=None):
         """When the run has work next (seconds since the epoch), or None when it is

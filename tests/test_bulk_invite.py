@@ -10,6 +10,7 @@ from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
 
 from .. import compat
+from ..models.partner_invite_run import MIN_CANDIDATE_SLICE
 from .common import WebsiteLoginCase, password_from, recipients, smtp_server
 
 
@@ -260,6 +261,29 @@ class TestBulkInvite(BulkInviteMixin, HttpCase):
         for partner in self.ada | self.ben | more:
             self.assertEqual(len(self.credentials_of(partner)), 1, partner.name)
 
+    def test_contacts_far_apart_among_others_are_each_invited_once(self):
+        # more contacts nobody invites than the run checks at a time lie between
+        # Ben and the next ones: the run reads on past them
+        self.env["res.partner"].create(
+            [
+                {"name": f"Not enabled {index}", "email": f"no{index}@retailer.test"}
+                for index in range(MIN_CANDIDATE_SLICE + 500)
+            ]
+        )
+        later = self.env["res.partner"]
+        for index in range(3):
+            later |= self.make_contact(name=f"Later {index}", username=f"later{index}")
+        self.env["ir.config_parameter"].set_param(
+            "partner_website_login.invite_batch_size", 2
+        )
+        with smtp_server(self.env) as smtp:
+            run = self.run_invite()
+        self.assertEqual(run.invited_count, 5)
+        self.assertEqual(
+            sorted(recipients(smtp)),
+            sorted((self.ada | self.ben | later).mapped("email")),
+        )
+
     def test_an_archived_employees_contact_is_skipped_not_fatal(self):
         staff = new_test_user(
             self.env, login="gone", groups="base.group_user", email="gone@ours.test"
@@ -378,7 +402,7 @@ class TestBulkInviteConcurrency(BulkInviteMixin, TransactionCase):
         args += ["--addons-path", ",".join(compat.config_list("addons_path"))]
         for option in ("db_host", "db_port", "db_user", "db_password"):
             if config.get(option):
-                args += [f"--{option.replace('_', '-')}", str(config[option])]
+                args += [f"--{option}", str(config[option])]  # Odoo's own spelling
         return subprocess.run(
             args, capture_output=True, text=True, timeout=120, check=True
         )
