@@ -753,15 +753,9 @@ class PartnerInviteRun(models.Model):
         cursor = self.last_partner_id
         slice_size = max(size * CANDIDATE_SLICE_FACTOR, MIN_CANDIDATE_SLICE)
         while len(found) < size:
-            # ids only: a contact exists in the table from its create on
-            self.env.cr.execute(
-                SQL(
-                    "SELECT id FROM res_partner WHERE id > %s ORDER BY id LIMIT %s",
-                    cursor,
-                    slice_size,
-                )
-            )
-            slice_ids = [row[0] for row in self.env.cr.fetchall()]
+            slice_ids = partners.search(
+                [("id", ">", cursor)], order="id", limit=slice_size
+            ).ids
             if not slice_ids:
                 return found, cursor, True
             wanted = size - len(found)
