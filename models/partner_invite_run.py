@@ -631,6 +631,7 @@ class PartnerInviteRun(models.Model):
         self._recover_interrupted_step()
         delivery = self.env["partner.login.delivery"]
         sessions = {}  # one SMTP connection per step and server
+        layouts = {}  # the mail's layout, rendered once per step (and company)
         taken, held_until = 0, None
         seconds_per_line = None  # what a batch of this step took, per line
         try:
@@ -650,7 +651,11 @@ class PartnerInviteRun(models.Model):
                 taken += len(lines)
                 started = time.monotonic()
                 outcome = delivery._deliver(
-                    lines, deadline, sessions, auto_commit=self._auto_commit()
+                    lines,
+                    deadline,
+                    sessions,
+                    auto_commit=self._auto_commit(),
+                    layouts=layouts,
                 )
                 if not outcome.untried:
                     seconds_per_line = (time.monotonic() - started) / len(lines)
@@ -833,14 +838,19 @@ class PartnerInviteRun(models.Model):
 
     # ------------------------------------------------------------------ mails
 
-    def _mail_values(self, partners, expires_at):
+    def _mail_values(self, partners, expires_at, layouts=None):
         """The run's mails to ``partners``: its template rendered as the person who
         started the run (a Random Password Mail is in their name), or the mail an
-        operator reviewed, with its own placeholder."""
+        operator reviewed, with its own placeholder.
+
+        :param layouts: the step's rendered layouts (partner.login.mail._values)
+        """
         self.ensure_one()
         mail = self.env["partner.login.mail"]
         template = self.mail_template_id.with_user(self.started_by_id).sudo()
-        mails = mail._values(partners, template, self.credential_mode, expires_at)
+        mails = mail._values(
+            partners, template, self.credential_mode, expires_at, layouts
+        )
         if self.origin == "key_user":
             # the template writes from the person who pressed the button: here a
             # customer, whose domain our server may not send for (SPF, DMARC)

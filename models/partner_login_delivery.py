@@ -74,13 +74,16 @@ class PartnerLoginDelivery(models.AbstractModel):
     _description = "Delivery of website login mails (the invite protocol)"
 
     @api.model
-    def _deliver(self, lines, deadline=None, sessions=None, auto_commit=False):
+    def _deliver(
+        self, lines, deadline=None, sessions=None, auto_commit=False, layouts=None
+    ):
         """Deliver the mails of ``lines`` (of one run, marked "sending").
 
         :param deadline: ``time.monotonic()`` after which no more mail is started
         :param sessions: {route: SMTP session} the caller keeps open across calls
         :param auto_commit: commit the credentials before any mail holds them (the
             worker job; never inside a user's request)
+        :param layouts: the rendered layouts the caller keeps across calls
         :returns: DeliveryOutcome
         """
         # sudo: runs and lines are the addon's record of what it did; the callers
@@ -101,7 +104,7 @@ class PartnerLoginDelivery(models.AbstractModel):
         secrets, expires_at = credentials._issue(
             partners, run.credential_mode, rules_checked=True
         )
-        mails = run._mail_values(partners, expires_at)
+        mails = run._mail_values(partners, expires_at, layouts)
         if auto_commit:
             # the credentials must be committed before any mail holding them goes
             # out, so that a crash can be recovered from (see the module docstring)

@@ -151,6 +151,37 @@ class TestMailTemplate(WebsiteLoginCase, HttpCase):
         self.assertNotIn("Second Layout Company", jane_html)
         self.assertNotIn("Ben", jane_html)
 
+    def test_the_batches_of_a_step_share_the_layout_and_keep_their_own_contents(self):
+        # a run's step keeps the rendered layouts across its batches
+        self.template.email_layout_xmlid = "mail.mail_notification_light"
+        second = self.env["res.company"].create({"name": "Second Layout Company"})
+        ben = self.make_contact(name="Ben", username="ben.second", company_id=second.id)
+        eve = self.make_contact(name="Eve", username="eve")
+        mail = self.env["partner.login.mail"]
+        expires_at = fields.Datetime.now()
+        layouts = {}
+        first = mail._values(
+            self.jane, self.template, expires_at=expires_at, layouts=layouts
+        )
+        self.env["partner.login.credential"]._issue(self.jane)  # a portal user made
+        later = mail._values(
+            ben | eve, self.template, expires_at=expires_at, layouts=layouts
+        )
+        for contact, batch in ((self.jane, first), (ben, later), (eve, later)):
+            [alone] = mail._values(
+                contact, self.template, expires_at=expires_at
+            ).values()
+            values = batch[contact.id]
+            self.assertEqual(
+                values["body_html"].replace(values["placeholder"], "SECRET"),
+                alone["body_html"].replace(alone["placeholder"], "SECRET"),
+            )
+        self.assertIn("Second Layout Company", later[ben.id]["body_html"])
+        self.assertNotIn("Second Layout Company", later[eve.id]["body_html"])
+        self.assertNotEqual(
+            first[self.jane.id]["placeholder"], later[eve.id]["placeholder"]
+        )
+
     def test_a_layout_that_reads_the_contact_is_rendered_for_each(self):
         self.env["ir.ui.view"].create(
             {
