@@ -207,7 +207,20 @@ class PartnerLoginEligibility(models.AbstractModel):
         each with the first rule it fails."""
         refusals = {}
         candidates = partners.with_context(active_test=False)
-        for _reason, message, domain in self._rules(bulk, key_user):
+        rules = self._rules(bulk, key_user)
+        # all the rules in one query first: as a rule everyone passes (a bulk batch
+        # was just chosen by them); the rules one by one only for the others, to
+        # name the first each fails (a query a rule was 7% of a bulk run's time)
+        passing_all = candidates.search(
+            [
+                ("id", "in", candidates.ids),
+                *compat.domain_and([domain for _reason, _message, domain in rules]),
+            ]
+        )
+        candidates -= passing_all
+        for _reason, message, domain in rules:
+            if not candidates:
+                break
             passing = candidates.search([("id", "in", candidates.ids)] + domain)
             for partner in candidates - passing:
                 refusals[partner.id] = message
