@@ -118,6 +118,19 @@ class TestMailTemplate(WebsiteLoginCase, HttpCase):
         self.assertIn("Layout Test Company", html)
         self.assertTrue(self.authenticates("jane.doe", password_from(smtp.messages[0])))
 
+    def assert_rendered_as_alone(self, contact, values, expires_at):
+        """The mail ``values`` is the one ``contact`` gets when rendered alone."""
+        [alone] = (
+            self.env["partner.login.mail"]
+            ._values(contact, self.template, expires_at=expires_at)
+            .values()
+        )
+        # each rendering has its own placeholder: compare them without it
+        self.assertEqual(
+            values["body_html"].replace(values["placeholder"], "SECRET"),
+            alone["body_html"].replace(alone["placeholder"], "SECRET"),
+        )
+
     def test_a_batch_gets_the_layout_each_contact_would_get_alone(self):
         self.template.email_layout_xmlid = "mail.mail_notification_light"
         second = self.env["res.company"].create({"name": "Second Layout Company"})
@@ -129,15 +142,7 @@ class TestMailTemplate(WebsiteLoginCase, HttpCase):
         expires_at = fields.Datetime.now()
         in_batch = mail._values(contacts, self.template, expires_at=expires_at)
         for contact in contacts:
-            [alone] = mail._values(
-                contact, self.template, expires_at=expires_at
-            ).values()
-            batch = in_batch[contact.id]
-            # each rendering has its own placeholder: compare them without it
-            self.assertEqual(
-                batch["body_html"].replace(batch["placeholder"], "SECRET"),
-                alone["body_html"].replace(alone["placeholder"], "SECRET"),
-            )
+            self.assert_rendered_as_alone(contact, in_batch[contact.id], expires_at)
         ben_html = in_batch[ben.id]["body_html"]
         self.assertIn("Second Layout Company", ben_html)
         self.assertIn("Ben - Second", ben_html)  # the layout's record name
@@ -168,14 +173,7 @@ class TestMailTemplate(WebsiteLoginCase, HttpCase):
             ben | eve, self.template, expires_at=expires_at, layouts=layouts
         )
         for contact, batch in ((self.jane, first), (ben, later), (eve, later)):
-            [alone] = mail._values(
-                contact, self.template, expires_at=expires_at
-            ).values()
-            values = batch[contact.id]
-            self.assertEqual(
-                values["body_html"].replace(values["placeholder"], "SECRET"),
-                alone["body_html"].replace(alone["placeholder"], "SECRET"),
-            )
+            self.assert_rendered_as_alone(contact, batch[contact.id], expires_at)
         self.assertIn("Second Layout Company", later[ben.id]["body_html"])
         self.assertNotIn("Second Layout Company", later[eve.id]["body_html"])
         self.assertNotEqual(
