@@ -9,11 +9,8 @@ its hourly job sent it: here the message is built by ``ir.mail_server.build_emai
 and sent at once; the secret lives only in memory.
 """
 
-import functools
 import logging
 import smtplib
-import socket
-from email.utils import make_msgid
 
 from odoo import api, models, tools
 
@@ -31,15 +28,6 @@ INVALID = "invalid"  # an address ir.mail_server cannot send to: never
 # answers that speak of the server's pace rather than of one recipient
 THROTTLING_CODES = {421, 454}
 THROTTLING_WORDS = ("throttl", "rate", "too many", "slow down")
-
-
-@functools.cache
-def host_name():
-    """This host's name in the mails' Message-Id, looked up once per process:
-    ``build_email`` left without one makes it with ``make_msgid()``, which asks the
-    resolver for the host's name on every mail (a slow reverse lookup would slow
-    every mail; Odoo's queue always gives its mails a Message-Id)."""
-    return socket.getfqdn()
 
 
 class SendResult:
@@ -167,7 +155,10 @@ class PartnerLoginMailer(models.AbstractModel):
             body=body,
             body_alternative=tools.html2plaintext(body),
             reply_to=values.get("reply_to"),
-            message_id=make_msgid(domain=host_name()),
+            # Odoo's tracking Message-Id, as its queue's mails have: without it
+            # build_email's make_msgid() asks the resolver for the host's full name
+            # on every mail (slow where reverse lookups are)
+            object_id="website-login",
             attachments=values.get("attachments") or None,
             subtype="html",
             subtype_alternative="plain",
