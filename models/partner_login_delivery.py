@@ -156,8 +156,17 @@ class PartnerLoginDelivery(models.AbstractModel):
         pace = self.env["partner.login.pace"]
         servers = mailer._servers()
         by_route = defaultdict(list)
+        routes = {}  # a batch's mails share a handful of senders: each routed once
         for line in lines:
-            by_route[mailer._route(mails[line.partner_id.id], servers)].append(line)
+            values = mails[line.partner_id.id]
+            sender = (
+                values["email_from"],
+                values.get("mail_server_id"),
+                values.get("record_alias_domain_id"),
+            )
+            if sender not in routes:
+                routes[sender] = mailer._route(values, servers)
+            by_route[routes[sender]].append(line)
         for route, route_lines in by_route.items():
             slots = pace._book(route[0], len(route_lines))
             try:

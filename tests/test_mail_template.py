@@ -156,6 +156,24 @@ class TestMailTemplate(WebsiteLoginCase, HttpCase):
         self.assertNotIn("Second Layout Company", jane_html)
         self.assertNotIn("Ben", jane_html)
 
+    @mute_logger("odoo.addons.base.models.res_lang")
+    def test_each_contact_of_a_batch_gets_the_layout_in_its_language(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.template.email_layout_xmlid = "mail.mail_notification_light"
+        self.env.ref("mail.mail_notification_light").update_field_translations(
+            "arch_db", {"fr_FR": {"Powered by": "Propulsé par"}}
+        )
+        pierre = self.make_contact(name="Pierre", username="pierre", lang="fr_FR")
+        contacts = self.jane | pierre
+        mail = self.env["partner.login.mail"]
+        expires_at = fields.Datetime.now()
+        in_batch = mail._values(contacts, self.template, expires_at=expires_at)
+        self.assertIn("Propulsé par", in_batch[pierre.id]["body_html"])
+        self.assertIn("Powered by", in_batch[self.jane.id]["body_html"])
+        self.assertNotIn("Propulsé par", in_batch[self.jane.id]["body_html"])
+        for contact in contacts:
+            self.assert_rendered_as_alone(contact, in_batch[contact.id], expires_at)
+
     def test_the_batches_of_a_step_share_the_layout_and_keep_their_own_contents(self):
         # a run's step keeps the rendered layouts across its batches
         self.template.email_layout_xmlid = "mail.mail_notification_light"
