@@ -33,6 +33,13 @@ GROUPS_FIELD = "group_ids" if ODOO_MAJOR >= 19 else "groups_id"
 # it (the constraint's name in PostgreSQL stays the same).
 MODEL_CONSTRAINTS = hasattr(models, "Constraint")
 
+# How each series' ORM writes ``share = False`` on res.users in SQL: a partial index
+# serves a query only when its condition is written the way the query writes it.
+# 18.0 "(share IS NULL OR share = FALSE)"; 19.0 "share IS NOT TRUE".
+USER_NOT_SHARED_SQL = (
+    "share IS NOT TRUE" if ODOO_MAJOR >= 19 else "(share IS NULL OR share = FALSE)"
+)
+
 
 def domain_and(domains):
     """The conjunction of ``domains`` as a list: 18.0 ``expression.AND``, 19.0

@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.tools import SQL
 
 
 def post_init_hook(env):
@@ -39,6 +40,11 @@ def uninstall_hook(env):
     env.cr.execute(
         "DELETE FROM ir_config_parameter WHERE key LIKE 'partner\\_website\\_login.%'"
     )
-    # an index of the addon's own on a column of Odoo's (models/res_partner.py init)
-    env.cr.execute("DROP INDEX IF EXISTS res_partner_email_normalized_btree")
+    # the addon's own indexes on columns of Odoo's (the models' init)
+    for index in (
+        "res_partner_email_normalized_btree",
+        "res_partner_ref_login_btree",
+        "res_users_internal_partner_idx",
+    ):
+        env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))
     env.registry.clear_cache()

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessDenied, UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, create_index
 
 from .. import compat
 from .login_attempt import LoginAttempt, usable_password
@@ -21,6 +21,21 @@ class ResUsers(models.Model):
     website_session_version = fields.Integer(
         default=0, readonly=True, copy=False, groups="base.group_system"
     )
+
+    def init(self):
+        result = super().init()
+        # The eligibility rule "internal user" (partner_login_eligibility.py) asks,
+        # at each batch, for the contacts of the internal users, archived ones too:
+        # on 18.0 a subquery that read every user, the portal users a bulk run
+        # makes one per contact included (4 ms at 22,000 users, growing with them).
+        create_index(
+            self.env.cr,
+            "res_users_internal_partner_idx",
+            self._table,
+            ["partner_id"],
+            where=compat.USER_NOT_SHARED_SQL,
+        )
+        return result
 
     def _get_session_token_fields(self):
         return super()._get_session_token_fields() | {"website_session_version"}

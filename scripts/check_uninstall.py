@@ -142,7 +142,8 @@ def main(db, addons_path):
         check(not cr.fetchall(), "no column of the addon is left")
         cr.execute(
             "SELECT indexname FROM pg_indexes WHERE indexname IN "
-            "('res_partner_email_normalized_btree', 'res_partner_username_lower_uniq')"
+            "('res_partner_email_normalized_btree', 'res_partner_username_lower_uniq', "
+            "'res_partner_ref_login_btree', 'res_users_internal_partner_idx')"
         )
         check(not cr.fetchall(), "no index of the addon is left")
         cr.execute(
