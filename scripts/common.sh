@@ -232,15 +232,22 @@ odoo_bin() {
     "$PY" -m odoo "$@"
 }
 
-# Odoo's browser tests drive a headless Chromium: install Debian's where we may.
-require_chromium() {
-    command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 ||
-        command -v chromium-browser >/dev/null 2>&1 && return 0
+# require_program PROGRAM PACKAGE PURPOSE: Debian's PACKAGE where PROGRAM is missing
+# and we may install it (root with apt-get); otherwise says what to run.
+require_program() {
+    local program=$1 package=$2 purpose=$3
+    command -v "$program" >/dev/null 2>&1 && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        say "installing Debian's chromium for the browser test"
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } ||
-            die "apt-get could not install chromium."
+        say "installing Debian's $package $purpose"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null; } ||
+            die "apt-get could not install $package."
     else
-        die "the browser test needs Chromium: sudo apt-get install chromium (or install Google Chrome)."
+        die "$program is needed $purpose: sudo apt-get install $package"
     fi
+}
+
+# Odoo's browser tests drive a headless Chromium: Google Chrome will do as well.
+require_chromium() {
+    command -v google-chrome >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
+        require_program chromium chromium "for the browser test"
 }

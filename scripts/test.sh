@@ -104,6 +104,8 @@ run_series() {
 }
 
 require_chromium
+# README.rst is checked against readme/ by converting it again
+[ "$ONLY_TESTS" = 0 ] && require_program pandoc pandoc "for the README check"
 overall=0
 results=()
 for series in "${SERIES_LIST[@]}"; do
