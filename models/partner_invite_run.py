@@ -691,7 +691,8 @@ class PartnerInviteRun(models.Model):
         (the rules, the users, the layout, the commit) whatever its size. No margin
         either: a step has its own cost too (the run, its settings, an SMTP
         session), and the rare batch that overruns leaves only its last mails to
-        the next step (measured: 2 of 400 batches, 19 mails of 10,000)."""
+        the next step (measured over ten runs of 10,000: 8 batches of 1,000 and
+        108 mails of 100,000)."""
         if seconds_per_line is None:
             return size
         left = deadline - time.monotonic()
