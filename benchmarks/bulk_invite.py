@@ -4,7 +4,7 @@ against an SMTP server that takes anything and one that enforces a provider's ra
 
 Run by hand (never by the tests), on a machine with Odoo 18 and PostgreSQL:
 
-    python3 benchmarks/bulk_invite.py              # the four figures of the README
+    python3 benchmarks/bulk_invite.py     # figures a to d (benchmarks/README.md)
     python3 benchmarks/bulk_invite.py --plan a --sizes 2000 --wizard-sample 20
 
 Each figure builds a throwaway database with N eligible contacts and a local SMTP
