@@ -559,9 +559,10 @@ def main():
                 for key, value in result.items():
                     print(f"  {key:38} {value}", flush=True)
     print(
-        f"\n{os.cpu_count()} cores; targets: a. no slower than before (about 52 s for "
-        "10,000); b. within 1.15x the floor, c. within 2x, none failed; d. queries "
-        "per contact as a's, no cron pass over 30 s"
+        f"\n{os.cpu_count()} cores; targets: a. no slower than the commit before, "
+        "interleaved on this machine (benchmarks/README.md); b. within 1.15x the "
+        "floor, c. within 2x, none failed; d. queries per contact as a's, no cron "
+        "pass over 30 s"
     )
 
 
