@@ -5,7 +5,7 @@ its tests and its scripts run unchanged on both series through these names.
 Only what cannot be written the same way for both belongs here; each entry says
 what each series does. The data files' differences (``groups_id``, the group's
 privilege, the manifest's version) are rewritten by scripts/make_series.py instead.
-A new series: add its branch to the entries below (see readme/CONTEXT.md).
+A new series: add its branch to the entries below (see readme/DEVELOP.md).
 """
 
 import contextlib

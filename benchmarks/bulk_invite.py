@@ -4,7 +4,7 @@ against an SMTP server that takes anything and one that enforces a provider's ra
 
 Run by hand (never by the tests), on a machine with Odoo 18 and PostgreSQL:
 
-    python3 benchmarks/bulk_invite.py              # the four figures of the README
+    python3 benchmarks/bulk_invite.py     # figures a to d (benchmarks/README.md)
     python3 benchmarks/bulk_invite.py --plan a --sizes 2000 --wizard-sample 20
 
 Each figure builds a throwaway database with N eligible contacts and a local SMTP
@@ -559,9 +559,10 @@ def main():
                 for key, value in result.items():
                     print(f"  {key:38} {value}", flush=True)
     print(
-        f"\n{os.cpu_count()} cores; targets: a. no slower than before (about 52 s for "
-        "10,000); b. within 1.15x the floor, c. within 2x, none failed; d. queries "
-        "per contact as a's, no cron pass over 30 s"
+        f"\n{os.cpu_count()} cores; targets: a. no slower than the commit before, "
+        "interleaved on this machine (benchmarks/README.md); b. within 1.15x the "
+        "floor, c. within 2x, none failed; d. queries per contact as a's, no cron "
+        "pass over 30 s"
     )
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: the invite funnel's screens over many invites (issue 24).
+"""Benchmark: the invite funnel's screens over many invites.
 
 Run by hand (never by the tests), with Odoo 18's python3, on a database where the
 addon is installed (it is copied, never changed):

@@ -21,9 +21,8 @@ class MailRenderMixin(models.AbstractModel):
     ):
         """Odoo compiles a QWeb template again for every record; the bulk invite
         renders thousands, so it compiles once and renders each record with the
-        same function. Measured on the invite template, 1,000 contacts, 2 cores:
-        7.9 ms per contact the Odoo way, 0.36 ms compiled once; for 10,000 invites,
-        79 s of a run's time against 3.6 s (the whole run takes about 95 s).
+        same function: compiling is most of a rendering's cost
+        (benchmarks/qweb_compile_once.py compares both ways).
 
         Only for the addon's own rendering: in sudo (which Odoo renders without
         restriction anyway) of its two templates, which only Website Login managers
@@ -32,10 +31,7 @@ class MailRenderMixin(models.AbstractModel):
 
         On 19.0, whose QWeb is another engine, Odoo's own loop renders each record
         (ir.qweb._render, with its checks) and only the compilation of the
-        fragment is kept for the next records (ir_qweb.py). Measured with
-        benchmarks/qweb_compile_once.py (500 contacts, body_html of the invite
-        template, 2 cores, one sitting): 19.0 6.25 ms per contact the Odoo way,
-        0.21 ms so; 18.0 7.37 ms and 0.10 ms."""
+        fragment is kept for the next records (ir_qweb.py)."""
         if not (
             self.env.context.get(COMPILE_ONCE)
             and self.env.su

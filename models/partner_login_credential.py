@@ -40,8 +40,8 @@ class PartnerLoginCredential(models.Model):
 
     No group may read this model (see security/ir.model.access.csv): only the
     issuing and checking code below touches it, in sudo.
-    HMAC-SHA256 instead of Odoo's pbkdf2 (0.3 to 0.5 s a hash): the secret is random
-    with 115 bits, so a keyed fast hash is as strong and lets a run issue 10,000.
+    HMAC-SHA256 instead of Odoo's slow pbkdf2: the secret is random with 115 bits,
+    so a keyed fast hash is as strong and lets a run issue thousands quickly.
     """
 
     _name = "partner.login.credential"

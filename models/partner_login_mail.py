@@ -149,9 +149,9 @@ class PartnerLoginMail(models.AbstractModel):
         :param layouts: a dict the caller keeps across the contacts of a batch,
             or the batches of a step: the layout is rendered once per company and
             language, around stand-ins for what differs per contact (body, record
-            name, preview), instead of once per contact (a QWeb rendering, about
-            1 ms a mail, and after a batch has made portal users a compilation,
-            about 40 ms)
+            name, preview), instead of once per contact (a QWeb rendering each,
+            and a compilation after a batch has made portal users, which clears
+            Odoo's cache of compiled templates)
         :param lang: the contact's language as the template renders it, when the
             caller rendered it for a batch
         """

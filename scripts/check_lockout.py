@@ -13,7 +13,7 @@ either, and a success resets the count. Guesses sent all at once are counted bef
 they are checked: no more of them are checked than the setting allows. Guesses over
 XML-RPC by user id lock RPC, not the login page. A locked account refuses its right
 password in the time of a wrong one (interleaved samples; the medians are printed
-for the README). Odoo's own per-IP cooldown is switched off here, so that only the
+to compare). Odoo's own per-IP cooldown is switched off here, so that only the
 addon's lockout acts.
 """
 

@@ -14,9 +14,12 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SECTIONS = [  # fragment, heading (OCA's order)
+# fragment, heading (OCA's order and headings). OCA's generator also renders
+# DEVELOP.md, as "Development"; here it stays a contributors' file, out of the
+# users' README.
+SECTIONS = [
     ("DESCRIPTION.md", None),
-    ("CONTEXT.md", "Context"),
+    ("CONTEXT.md", "Use Cases / Context"),
     ("INSTALL.md", "Installation"),
     ("CONFIGURE.md", "Configuration"),
     ("USAGE.md", "Usage"),

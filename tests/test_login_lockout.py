@@ -292,8 +292,8 @@ class TestTwoBrakes(LockoutMixin, HttpCase):
 class TestLoginLockoutTiming(LockoutMixin, HttpCase):
     """A locked account refuses in the time of a wrong password, its right password
     included, and so does an unknown login: nothing tells a guesser the account
-    exists or is locked (measured again on real servers: scripts/check_lockout.py,
-    whose medians the README gives)."""
+    exists or is locked (checked again on real servers by
+    scripts/check_lockout.py)."""
 
     @classmethod
     def setUpClass(cls):

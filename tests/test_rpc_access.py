@@ -145,7 +145,7 @@ class TestRpcAccess(WebsiteLoginCase, HttpCase):
         return ALLOWED
 
     # each refusal is logged as a warning; 19.0 warns at each XML-RPC call that
-    # the endpoint goes in 20.0 (see the README's note on 20.0)
+    # the endpoint goes in 20.0 (see readme/DEVELOP.md on 20.0)
     @mute_logger("odoo.http", XMLRPC_DEPRECATION)
     def test_access_matrix_over_xmlrpc(self):
         self.assertEqual(list(self.calls("x")), list(MATRIX))
