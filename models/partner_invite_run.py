@@ -11,7 +11,7 @@ from odoo.tools import SQL
 
 from .. import compat
 from .partner_login_credential import CREDENTIAL_KINDS
-from .partner_login_delivery import MAX_PACING_SLEEP
+from .partner_login_delivery import MAX_PACING_SLEEP, RunTakenOver
 from .partner_login_eligibility import ROUTINE_RULES
 from .partner_login_mail import one_line
 from .partner_login_pace import utc
@@ -587,6 +587,9 @@ class PartnerInviteRun(models.Model):
                 else:  # tests: one transaction, which a savepoint keeps usable
                     with self.env.cr.savepoint():
                         done, next_at = run._step(deadline)
+            except RunTakenOver:
+                self.env.cr.rollback()  # the other worker recovers what is left
+                continue
             except Exception as error:  # noqa: BLE001 - any error of a step ends here
                 if self._auto_commit():
                     self.env.cr.rollback()  # what the step did not commit is undone
@@ -801,10 +804,11 @@ class PartnerInviteRun(models.Model):
         return not modules.module.current_test
 
     def _recover_interrupted_step(self):
-        """A step that crashed while sending left lines "sending": nobody knows
-        whether their mails went out, so their credentials are revoked and they
-        are sent again (at most one batch is mailed twice, its first password dead;
-        nobody is lost)."""
+        """A step that crashed while sending left lines "sending": those whose mail
+        the server took (kept as it happened) are recorded as delivered; for the
+        others nobody knows, so their credentials are revoked and they are sent
+        again (at most the mail in flight reaches its contact twice, its first
+        password dead; nobody is lost)."""
         left = (
             self.env["partner.invite.run.line"]
             .sudo()
@@ -812,14 +816,28 @@ class PartnerInviteRun(models.Model):
         )
         if not left:
             return
-        _logger.warning(
-            "Website login run %s: a step was interrupted; %s contacts are sent "
-            "their mail again",
-            self.id,
-            len(left),
+        accepted = left.filtered("accepted_at")
+        completed = self.env["partner.login.delivery"]._complete_accepted(
+            self, accepted
         )
-        self.env["partner.login.credential"]._revoke_for(left.partner_id)
-        left.write({"outcome": "waiting", "next_attempt_at": fields.Datetime.now()})
+        again = left - completed
+        _logger.warning(
+            "Website login run %s: a step was interrupted; %s mails were delivered, "
+            "%s contacts are sent their mail again",
+            self.id,
+            len(completed),
+            len(again),
+        )
+        if again:
+            self.env["partner.login.credential"]._revoke_for(again.partner_id)
+            again.write(
+                {
+                    "outcome": "waiting",
+                    "next_attempt_at": fields.Datetime.now(),
+                    "accepted_at": False,
+                    "message_id": False,
+                }
+            )
 
     def _cancelled(self):
         self.invalidate_recordset(["state"])
@@ -869,8 +887,8 @@ class PartnerInviteRun(models.Model):
                 )
         return mails
 
-    def _count_outcome(self, sent, failed, waiting):
-        """The run's counts after a batch (waiting: the lines left to try again)."""
+    def _count_outcome(self, sent=0, failed=0):
+        """The run's counts after mails were delivered or failed."""
         self.ensure_one()
         self.sudo().write(
             {

@@ -8,10 +8,13 @@ of a run (partner.invite.run.line), so that what came of it is kept in one place
 1. the lines are marked "sending" and their contacts get a credential
    (partner_login_credential.py), the mails are rendered with a placeholder where
    the secret goes (partner_login_mail.py), and, in a run's worker job, all of it is
-   committed: a crash from here on is found by the next step (lines still
-   "sending"), which revokes those credentials and sends again;
+   committed;
 2. each mail takes a slot of its server's pace (partner_login_pace.py) and goes out
-   over SMTP (partner_login_mailer.py), the secret filled in only in memory;
+   over SMTP (partner_login_mailer.py), the secret filled in only in memory; in the
+   worker job each acceptance is committed as it happens, as Odoo's mail queue
+   does: after a crash the next step completes the accepted lines and revokes and
+   sends again only the others (at most the mail in flight reaches its contact
+   twice, its first password dead);
 3. the outcome: accepted (the Message-Id kept, to recognise a bounce), try again
    later (the credential revoked, the line waits: 1, 5, 15, 60 minutes... up to
    the retry limit of Settings), slow down (the server's pace halves, the line is
@@ -50,6 +53,10 @@ RETRY_MINUTES = (1, 5, 15, 60, 120, 240, 480)
 def _rest(lines, index):
     """The lines of the list ``lines`` from ``index`` on, as one recordset."""
     return lines[0].browse([line.id for line in lines[index:]])
+
+
+class RunTakenOver(Exception):
+    """Another worker locked the run between two of this step's commits."""
 
 
 class DeliveryOutcome:
@@ -112,7 +119,9 @@ class PartnerLoginDelivery(models.AbstractModel):
         own_sessions = sessions is None
         sessions = {} if own_sessions else sessions
         try:
-            self._send_all(run, lines, mails, secrets, deadline, sessions, outcome)
+            self._send_all(
+                run, lines, mails, secrets, deadline, sessions, outcome, auto_commit
+            )
         finally:
             secrets.clear()  # the clear secrets end here
             if own_sessions:
@@ -151,7 +160,9 @@ class PartnerLoginDelivery(models.AbstractModel):
     # ------------------------------------------------------------------ sending
 
     @api.model
-    def _send_all(self, run, lines, mails, secrets, deadline, sessions, outcome):
+    def _send_all(
+        self, run, lines, mails, secrets, deadline, sessions, outcome, auto_commit
+    ):
         mailer = self.env["partner.login.mailer"]
         pace = self.env["partner.login.pace"]
         servers = mailer._servers()
@@ -180,13 +191,24 @@ class PartnerLoginDelivery(models.AbstractModel):
                     deadline,
                     sessions,
                     outcome,
+                    auto_commit,
                 )
             finally:
                 pace._release(route[0], slots)
 
     @api.model
     def _send_route(
-        self, run, route, lines, mails, secrets, slots, deadline, sessions, outcome
+        self,
+        run,
+        route,
+        lines,
+        mails,
+        secrets,
+        slots,
+        deadline,
+        sessions,
+        outcome,
+        auto_commit,
     ):
         mailer = self.env["partner.login.mailer"]
         mail = self.env["partner.login.mail"]
@@ -232,6 +254,8 @@ class PartnerLoginDelivery(models.AbstractModel):
             if result.kind == transport.ACCEPTED:
                 outcome.sent |= line
                 outcome.message_ids[line.id] = (result.message_id, route[0])
+                if auto_commit:
+                    self._keep_acceptance(line, result.message_id, route[0])
                 accepted_at.append(time.monotonic())
                 if values.get("email_cc"):
                     self._send_cc_copy(route, values, partner, sessions)
@@ -282,6 +306,28 @@ class PartnerLoginDelivery(models.AbstractModel):
                 result.reason,
             )
 
+    @api.model
+    def _keep_acceptance(self, line, message_id, server_id):
+        """The server took the line's mail: committed at once (the line stays
+        "sending" until the batch's outcome is recorded), so that a crash before
+        then does not send it again (see the module docstring). The commit ends the
+        run's lock: it is taken again, and a run another worker took meanwhile is
+        left to it (it revokes and sends again what is left "sending")."""
+        self.env.cr.execute(
+            SQL(
+                """UPDATE partner_invite_run_line
+                      SET accepted_at = %s, message_id = %s, mail_server_id = %s
+                    WHERE id = %s""",
+                fields.Datetime.now(),
+                message_id,
+                server_id or None,
+                line.id,
+            )
+        )
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+        if not line.run_id._lock():
+            raise RunTakenOver(line.run_id.id)
+
     # ------------------------------------------------------------------ outcome
 
     @api.model
@@ -290,9 +336,7 @@ class PartnerLoginDelivery(models.AbstractModel):
         now = fields.Datetime.now()
         sent = outcome.sent
         self._mark_sent(sent, outcome.message_ids, now)
-        self.env["partner.login.access"]._delivered(
-            sent.partner_id, by_run=run.origin == "bulk"
-        )
+        self._delivered(run, sent, expires_at, granted)
         not_sent = lines - sent
         credentials._revoke_for(not_sent.partner_id)
         waiting, given_up = self._schedule_retries(run, lines, outcome, now)
@@ -305,9 +349,6 @@ class PartnerLoginDelivery(models.AbstractModel):
         for line_id, reason in failed.items():
             line_model.browse(line_id).write({"outcome": "failed", "reason": reason})
         self._keep_failed_mails(line_model.browse(list(failed)), mails, failed)
-        self.env["partner.login.mail"]._post_notes(
-            sent.partner_id, expires_at, run.credential_mode, run, granted
-        )
         if granted_unsent := sent.partner_id.browse(granted) - sent.partner_id:
             # their portal user stays: Odoo's own note says so
             granted_unsent.sudo()._message_log_batch(
@@ -319,9 +360,7 @@ class PartnerLoginDelivery(models.AbstractModel):
         refused_failures = sum(
             1 for name, _reason in outcome.refused.values() if name == "failed"
         )
-        run._count_outcome(
-            sent=len(sent), failed=len(failed) + refused_failures, waiting=waiting
-        )
+        run._count_outcome(failed=len(failed) + refused_failures)
         _logger.info(
             "Website login mails of run %s: %s delivered, %s failed, %s to try again",
             run.id,
@@ -329,6 +368,45 @@ class PartnerLoginDelivery(models.AbstractModel):
             len(failed) + refused_failures,
             len(waiting),
         )
+
+    @api.model
+    def _delivered(self, run, lines, expires_at, granted=()):
+        """What follows a mail the server took: the contact's state, its note and
+        the run's count (after the batch, or after a crash for the lines whose
+        acceptance was kept)."""
+        if not lines:
+            return
+        self.env["partner.login.access"]._delivered(
+            lines.partner_id, by_run=run.origin == "bulk"
+        )
+        self.env["partner.login.mail"]._post_notes(
+            lines.partner_id, expires_at, run.credential_mode, run, granted
+        )
+        run._count_outcome(sent=len(lines))
+
+    @api.model
+    def _complete_accepted(self, run, lines):
+        """Lines a crashed step left "sending" whose mail the server took (their
+        acceptance kept): recorded as delivered with the credential they carry.
+
+        :returns: the lines completed (those whose credential still stands)
+        """
+        credentials = (
+            self.env["partner.login.credential"]
+            .sudo()
+            .search([("user_id.partner_id", "in", lines.partner_id.ids)])
+        )
+        expiry_by_partner = {c.user_id.partner_id.id: c.expires_at for c in credentials}
+        completed = lines.filtered(lambda line: line.partner_id.id in expiry_by_partner)
+        completed.write(
+            {"outcome": "invited", "reason": False, "next_attempt_at": False}
+        )
+        by_expiry = defaultdict(lambda: lines.browse())
+        for line in completed:
+            by_expiry[expiry_by_partner[line.partner_id.id]] |= line
+        for expires_at, same_batch in by_expiry.items():
+            self._delivered(run, same_batch, expires_at)
+        return completed
 
     @api.model
     def _mark_sent(self, lines, message_ids, now):
