@@ -7,6 +7,7 @@ from . import (
     mail_template,
     mail_thread,
     partner_invite_analysis,
+    partner_invite_outcome,
     partner_invite_run,
     partner_invite_run_line,
     partner_login_access,

@@ -14,9 +14,9 @@ OUTCOMES = [
     ("skipped", "Skipped"),
     ("failed", "Failed"),
 ]
-# How far a delivered invite got, the furthest first (partner_invite_analysis.py
-# computes the same in SQL): a bounce ends it, a password of one's own answers it,
-# a lapse leaves it unanswered, a login with what the mail carried is on the way.
+# How far a delivered invite got (partner_invite_analysis.py decides it): a bounce
+# ends it, a password of one's own answers it, a lapse leaves it unanswered, a login
+# with what the mail carried is on the way.
 STAGES = [
     ("sent", "Sent"),
     ("logged_in", "Logged in"),
@@ -85,17 +85,14 @@ class PartnerInviteRunLine(models.Model):
         "outcome", "accepted_at", "first_login_at", "password_set_at", "expired_at"
     )
     def _compute_stage(self):
+        """As the invite analysis defines the stages (one row per delivered line,
+        with the line's id)."""
+        analysis = self.env["partner.invite.analysis"].sudo()  # these lines' own rows
+        stage_by_id = {
+            row.id: row.stage for row in analysis.browse(self._origin.ids).exists()
+        }
         for line in self:
-            if line.outcome == "bounced":
-                line.stage = "bounced"
-            elif line.password_set_at:
-                line.stage = "active"
-            elif line.expired_at:
-                line.stage = "expired"
-            elif line.first_login_at:
-                line.stage = "logged_in"
-            else:
-                line.stage = "sent" if line.accepted_at else False
+            line.stage = stage_by_id.get(line._origin.id, False)
 
     @api.model
     def _stamp_latest(self, partners, column, moment=None):

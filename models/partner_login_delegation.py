@@ -388,9 +388,7 @@ class PartnerLoginDelegation(models.AbstractModel):
     @api.model
     def _deliver(self, key_user, partners):
         runs = self.env["partner.invite.run"].sudo()  # runs are the addon's records
-        run = runs._start_manual(partners, key_user=key_user)
-        outcome = self.env["partner.login.delivery"]._deliver(run.line_ids)
-        run._wake_worker()
+        _run, outcome = runs._send_now(partners, key_user=key_user)
         names = ", ".join(partners.mapped("name"))
         if outcome.sent and len(outcome.sent) == len(partners):
             return self.env._("Invite sent to %(colleague)s.", colleague=names)

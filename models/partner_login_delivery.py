@@ -1,23 +1,22 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""The invite protocol: issue, commit, send at the server's pace, record the outcome.
+"""The invite protocol's sending: issue, commit, send at the server's pace, and say
+what came of each line (a DeliveryOutcome); partner_invite_outcome.py applies it.
 
 Every mail that carries a password or link goes this way, for one contact or ten
-thousand: a bulk run's batch, a Random Password Mail, a retry. Each mail is a line
-of a run (partner.invite.run.line), so that what came of it is kept in one place:
+thousand: a bulk run's batch, a Random Password Mail, a key user's invite, a retry.
+Each mail is a line of a run (partner.invite.run.line):
 
-1. the lines are marked "sending" and their contacts get a credential
-   (partner_login_credential.py), the mails are rendered with a placeholder where
-   the secret goes (partner_login_mail.py), and, in a run's worker job, all of it is
-   committed: a crash from here on is found by the next step (lines still
-   "sending"), which revokes those credentials and sends again;
+1. the lines' contacts get a credential (partner_login_credential.py), the mails
+   are rendered with a placeholder where the secret goes (partner_login_mail.py),
+   and, in the worker job, all of it is committed;
 2. each mail takes a slot of its server's pace (partner_login_pace.py) and goes out
-   over SMTP (partner_login_mailer.py), the secret filled in only in memory;
-3. the outcome: accepted (the Message-Id kept, to recognise a bounce), try again
-   later (the credential revoked, the line waits: 1, 5, 15, 60 minutes... up to
-   the retry limit of Settings), slow down (the server's pace halves, the line is
-   tried again right after), never (a 5xx: failed, kept as a failed mail without
-   its secret), or not tried yet (the pace or the step's time): the line waits for
-   its slot, nothing was issued to it that still works.
+   over SMTP (partner_login_mailer.py), the secret filled in only in memory; in the
+   worker job each acceptance is committed as it happens, as Odoo's mail queue
+   does, so that after a crash only the mail in flight may reach its contact twice
+   (partner_invite_outcome.py, ``_recover``);
+3. what came of each: accepted (with its Message-Id, to recognise a bounce), try
+   again later, slow down (the server's pace halves), never (a 5xx), not tried
+   yet (the pace or the step's time), or refused before sending (a rule).
 
 A retry issues a new credential: the one that did not go out is dead, so a contact
 is never mailed twice a working password for one invite.
@@ -26,30 +25,27 @@ is never mailed twice a working password for one invite.
 import logging
 import time
 from collections import defaultdict, deque
-from datetime import timedelta
 
-from markupsafe import escape
-
-from odoo import api, fields, models, tools
-from odoo.tools import SQL
+from odoo import api, models, tools
 
 from . import partner_login_mailer as transport
-from .partner_login_pace import THROTTLE_PAUSE_SECONDS, utc
+from .partner_login_pace import THROTTLE_PAUSE_SECONDS
 from .res_partner import NOTE_PORTAL_ACCESS_LATER
-from .website_login_settings import website_setting
 
 _logger = logging.getLogger(__name__)
 
 # a sender waits for its next slot by sleeping up to this long; a later slot ends
 # the step (the worker job is triggered for it)
 MAX_PACING_SLEEP = 2.0
-# minutes between the tries of a mail the server asked to try again later
-RETRY_MINUTES = (1, 5, 15, 60, 120, 240, 480)
 
 
 def _rest(lines, index):
     """The lines of the list ``lines`` from ``index`` on, as one recordset."""
     return lines[0].browse([line.id for line in lines[index:]])
+
+
+class RunTakenOver(Exception):
+    """Another worker locked the run between two of this step's commits."""
 
 
 class DeliveryOutcome:
@@ -64,6 +60,9 @@ class DeliveryOutcome:
         self.refused = {}  # {line id: reason}: eligibility or login, nothing sent
         self.wait_until = None  # seconds since the epoch the untried ones wait for
         self.message_ids = {}  # {line id: (Message-Id, server id)}
+        self.mails = {}  # {partner id: rendered values}, without the secrets
+        self.expires_at = None  # the expiry the credentials issued carry
+        self.granted = set()  # contacts whose portal user the delivery made
 
     def wait(self, until):
         self.wait_until = min(self.wait_until or until, until)
@@ -95,16 +94,19 @@ class PartnerLoginDelivery(models.AbstractModel):
         run = lines.run_id.ensure_one()
         lines = self._admissible(run, lines, outcome)
         partners = lines.partner_id
-        granted = set(
+        outcome.granted = set(
             partners.filtered(lambda partner: not partner.website_user_id).ids
         )
         credentials = self.env["partner.login.credential"].with_context(
             **{NOTE_PORTAL_ACCESS_LATER: True}
         )
-        secrets, expires_at = credentials._issue(
+        secrets, outcome.expires_at = credentials._issue(
             partners, run.credential_mode, rules_checked=True
         )
-        mails = run._mail_values(partners, expires_at, layouts)
+        mails = self.env["partner.login.mail"]._run_values(
+            run, partners, outcome.expires_at, layouts
+        )
+        outcome.mails = mails
         if auto_commit:
             # the credentials must be committed before any mail holding them goes
             # out, so that a crash can be recovered from (see the module docstring)
@@ -112,12 +114,13 @@ class PartnerLoginDelivery(models.AbstractModel):
         own_sessions = sessions is None
         sessions = {} if own_sessions else sessions
         try:
-            self._send_all(run, lines, mails, secrets, deadline, sessions, outcome)
+            self._send_all(
+                run, lines, mails, secrets, deadline, sessions, outcome, auto_commit
+            )
         finally:
             secrets.clear()  # the clear secrets end here
             if own_sessions:
                 self.env["partner.login.mailer"]._close_sessions(sessions)
-        self._record(run, lines, mails, expires_at, granted, outcome)
         return outcome
 
     @api.model
@@ -151,7 +154,9 @@ class PartnerLoginDelivery(models.AbstractModel):
     # ------------------------------------------------------------------ sending
 
     @api.model
-    def _send_all(self, run, lines, mails, secrets, deadline, sessions, outcome):
+    def _send_all(
+        self, run, lines, mails, secrets, deadline, sessions, outcome, auto_commit
+    ):
         mailer = self.env["partner.login.mailer"]
         pace = self.env["partner.login.pace"]
         servers = mailer._servers()
@@ -180,13 +185,24 @@ class PartnerLoginDelivery(models.AbstractModel):
                     deadline,
                     sessions,
                     outcome,
+                    auto_commit,
                 )
             finally:
                 pace._release(route[0], slots)
 
     @api.model
     def _send_route(
-        self, run, route, lines, mails, secrets, slots, deadline, sessions, outcome
+        self,
+        run,
+        route,
+        lines,
+        mails,
+        secrets,
+        slots,
+        deadline,
+        sessions,
+        outcome,
+        auto_commit,
     ):
         mailer = self.env["partner.login.mailer"]
         mail = self.env["partner.login.mail"]
@@ -232,6 +248,15 @@ class PartnerLoginDelivery(models.AbstractModel):
             if result.kind == transport.ACCEPTED:
                 outcome.sent |= line
                 outcome.message_ids[line.id] = (result.message_id, route[0])
+                if auto_commit:
+                    # kept and committed at once, as Odoo's mail queue does: a
+                    # crash from here on does not send this mail again
+                    self.env["partner.invite.outcome"]._keep_acceptance(
+                        line, result.message_id, route[0]
+                    )
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                    if not run._lock():  # the commit ended the run's lock
+                        raise RunTakenOver(run.id)
                 accepted_at.append(time.monotonic())
                 if values.get("email_cc"):
                     self._send_cc_copy(route, values, partner, sessions)
@@ -281,160 +306,3 @@ class PartnerLoginDelivery(models.AbstractModel):
                 partner.id,
                 result.reason,
             )
-
-    # ------------------------------------------------------------------ outcome
-
-    @api.model
-    def _record(self, run, lines, mails, expires_at, granted, outcome):
-        credentials = self.env["partner.login.credential"]
-        now = fields.Datetime.now()
-        sent = outcome.sent
-        self._mark_sent(sent, outcome.message_ids, now)
-        self.env["partner.login.access"]._delivered(
-            sent.partner_id, by_run=run.origin == "bulk"
-        )
-        not_sent = lines - sent
-        credentials._revoke_for(not_sent.partner_id)
-        waiting, given_up = self._schedule_retries(run, lines, outcome, now)
-        failed = {**outcome.failed, **given_up}
-        line_model = lines.browse()
-        for line_id, (outcome_name, reason) in outcome.refused.items():
-            line_model.browse(line_id).write(
-                {"outcome": outcome_name, "reason": reason}
-            )
-        for line_id, reason in failed.items():
-            line_model.browse(line_id).write({"outcome": "failed", "reason": reason})
-        self._keep_failed_mails(line_model.browse(list(failed)), mails, failed)
-        self.env["partner.login.mail"]._post_notes(
-            sent.partner_id, expires_at, run.credential_mode, run, granted
-        )
-        if granted_unsent := sent.partner_id.browse(granted) - sent.partner_id:
-            # their portal user stays: Odoo's own note says so
-            granted_unsent.sudo()._message_log_batch(
-                dict.fromkeys(
-                    granted_unsent.ids,
-                    self.env["res.users"]._get_portal_access_update_body(True),
-                )
-            )
-        refused_failures = sum(
-            1 for name, _reason in outcome.refused.values() if name == "failed"
-        )
-        run._count_outcome(
-            sent=len(sent), failed=len(failed) + refused_failures, waiting=waiting
-        )
-        _logger.info(
-            "Website login mails of run %s: %s delivered, %s failed, %s to try again",
-            run.id,
-            len(sent),
-            len(failed) + refused_failures,
-            len(waiting),
-        )
-
-    @api.model
-    def _mark_sent(self, lines, message_ids, now):
-        """The accepted lines, with their Message-Id and server (one query)."""
-        if not lines:
-            return
-        lines.flush_recordset()
-        self.env.cr.execute(
-            SQL(
-                """UPDATE partner_invite_run_line line
-                      SET outcome = 'invited', accepted_at = %s, reason = NULL,
-                          next_attempt_at = NULL,
-                          message_id = sent.message_id,
-                          mail_server_id = NULLIF(sent.server_id, 0)
-                     FROM (VALUES %s) AS sent(id, message_id, server_id)
-                    WHERE line.id = sent.id""",
-                now,
-                SQL(", ").join(
-                    SQL(
-                        "(%s, %s, %s)",
-                        line.id,
-                        message_ids[line.id][0],
-                        message_ids[line.id][1] or 0,
-                    )
-                    for line in lines
-                ),
-            )
-        )
-        lines.invalidate_recordset()
-
-    @api.model
-    def _schedule_retries(self, run, lines, outcome, now):
-        """Lines the server asked to try again later wait for their next try, or
-        fail once the retry limit is past; lines not tried wait for their slot.
-
-        :returns: (the waiting lines, {line id: reason} of those given up)
-        """
-        limit = timedelta(hours=website_setting(self.env, "retry_limit_hours"))
-        waiting = self.env["partner.invite.run.line"]
-        given_up = {}
-        for line in lines.browse(list(outcome.deferred)):
-            throttled = line in outcome.throttled
-            attempts = line.attempt_count + (0 if throttled else 1)
-            first = line.first_attempt_at or now
-            if throttled:
-                next_at = utc(time.time() + THROTTLE_PAUSE_SECONDS)
-            else:
-                minutes = RETRY_MINUTES[min(attempts - 1, len(RETRY_MINUTES) - 1)]
-                next_at = now + timedelta(minutes=minutes)
-            if next_at - first > limit:
-                given_up[line.id] = self.env._(
-                    "The mail server kept refusing for now (%(reason)s) until the "
-                    "retry limit.",
-                    reason=outcome.deferred[line.id],
-                )
-                continue
-            line.write(
-                {
-                    "outcome": "waiting",
-                    "attempt_count": attempts,
-                    "first_attempt_at": first,
-                    "next_attempt_at": next_at,
-                    "reason": outcome.deferred[line.id],
-                }
-            )
-            waiting |= line
-        if outcome.untried:
-            outcome.untried.write(
-                {
-                    "outcome": "waiting",
-                    "next_attempt_at": utc(outcome.wait_until or time.time()),
-                }
-            )
-            waiting |= outcome.untried
-        return waiting, given_up
-
-    @api.model
-    def _keep_failed_mails(self, lines, mails, failures):
-        """A failed mail shows in Odoo's usual place (Settings > Technical >
-        Emails), with the server's reason and without the secret."""
-        if not lines:
-            return
-        body = escape(
-            self.env._(
-                "This mail carried a temporary password or a set-password link. It "
-                "could not be delivered, so the password or link was revoked and is "
-                "not kept here."
-            )
-        )
-        mail = self.env["partner.login.mail"]
-        values = []
-        for line in lines:
-            rendered = mails.get(line.partner_id.id, {})
-            values.append(
-                {
-                    "subject": rendered.get("subject") or line.run_id.display_name,
-                    "email_from": rendered.get("email_from"),
-                    "email_to": mail._recipient(line.partner_id),
-                    "body_html": f"<p>{body}</p>",
-                    "message_type": "user_notification",
-                    "state": "exception",
-                    "failure_type": "mail_smtp",
-                    "failure_reason": failures[line.id],
-                    "auto_delete": False,
-                    "record_company_id": rendered.get("record_company_id"),
-                    "record_alias_domain_id": rendered.get("record_alias_domain_id"),
-                }
-            )
-        self.env["mail.mail"].sudo().create(values)  # managers have no mail rights

@@ -12,6 +12,8 @@ from .website_login_settings import website_setting
 # Rules that leave a contact out for a reason that needs nobody (it logs in
 # already, its invite is under way): a run counts them and lists no line for them.
 ROUTINE_RULES = {"already_active", "invite_pending"}
+# The bulk rule that picks the run's population instead of leaving contacts out.
+POPULATION_RULE = "website_disabled"
 
 
 class PartnerLoginEligibility(models.AbstractModel):
@@ -200,6 +202,29 @@ class PartnerLoginEligibility(models.AbstractModel):
         return compat.domain_and(
             [domain for _reason, _message, domain in self._rules(True)]
         )
+
+    @api.model
+    def _bulk_population(self, company_domain):
+        """Who a bulk run of these companies invites, and whom it leaves out.
+
+        :returns: (how many it invites, {(rule, message): ids of the Website
+            Enabled contacts that rule leaves out first}, {rule: count} of the
+            routine rules, whose contacts get no line)
+        """
+        # sudo: counted as the run will see them, whatever the starter may read
+        partners = self.env["res.partner"].sudo().with_context(active_test=False)
+        population = [("website_enabled", "=", True), *company_domain]
+        left_out, routine = {}, {}
+        for rule, message, domain in self._rules(bulk=True):
+            failing = population + ["!"] + domain
+            if rule in ROUTINE_RULES:
+                if count := partners.search_count(failing):
+                    routine[rule] = count
+            elif rule != POPULATION_RULE:
+                if ids := partners.search(failing).ids:
+                    left_out[rule, message] = ids
+            population = population + domain
+        return partners.search_count(population), left_out, routine
 
     @api.model
     def _refusals(self, partners, bulk=False, key_user=False):

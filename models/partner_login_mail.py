@@ -293,6 +293,36 @@ class PartnerLoginMail(models.AbstractModel):
         return str(body or "").replace(placeholder, str(escape(notice)))
 
     @api.model
+    def _run_values(self, run, partners, expires_at, layouts=None):
+        """A run's mails to ``partners``: its template rendered as the person who
+        started the run (a Random Password Mail is in their name), or the mail an
+        operator reviewed, with its own placeholder.
+
+        :param layouts: the step's rendered layouts (see ``_values``)
+        """
+        template = run.mail_template_id.with_user(run.started_by_id).sudo()
+        mails = self._values(
+            partners, template, run.credential_mode, expires_at, layouts
+        )
+        if run.origin == "key_user":
+            # the template writes from the person who pressed the button: here a
+            # customer, whose domain our server may not send for (SPF, DMARC)
+            for partner in partners:
+                company = partner._website_mail_company()
+                mails[partner.id]["email_from"] = (
+                    company.email_formatted
+                    or self.env["ir.mail_server"].sudo()._get_default_from_address()
+                )
+        if run.reviewed_body:
+            for values in mails.values():
+                values.update(
+                    subject=one_line(run.reviewed_subject),
+                    body_html=run.reviewed_body,
+                    placeholder=run.reviewed_placeholder,
+                )
+        return mails
+
+    @api.model
     def _post_notes(self, partners, expires_at, kind="password", run=None, granted=()):
         """A note on each of ``partners`` that its mail went out: when, by whom or which
         run, valid until, password or link; never the secret. One insert.

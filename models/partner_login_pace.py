@@ -263,3 +263,27 @@ class PartnerLoginPace(models.Model):
                 bool(learned and (not configured or learned < configured)),
             )
         return held
+
+    @api.model
+    def _describe(self, server_id, per_minute, per_day, learned):
+        """One line of a run's form: the pace a server holds the run to."""
+        server = (
+            self.env["ir.mail_server"].sudo().browse(server_id).name  # config only
+            if server_id
+            else self.env._("Odoo's server from the configuration file")
+        )
+        if not per_minute and not per_day:
+            return self.env._("%(server)s: no limit", server=server)
+        parts = []
+        if per_minute:
+            parts.append(
+                self.env._(
+                    "%(rate)s a minute, learned from its answers",
+                    rate=per_minute,
+                )
+                if learned
+                else self.env._("%(rate)s a minute", rate=per_minute)
+            )
+        if per_day:
+            parts.append(self.env._("%(quota)s a day", quota=per_day))
+        return f"{server}: {', '.join(parts)}"

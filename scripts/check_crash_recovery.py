@@ -9,7 +9,8 @@ A real Odoo server (threaded, one cron thread) delivers the invites to a real SM
 server on 127.0.0.1; once part of them arrived, the server is killed without warning
 and started again. When the run is done, every contact must hold exactly one working
 credential, no mail of the run may be left "sending", and each contact must have
-received at least one mail whose password logs in.
+received a last mail whose password logs in; at most one contact (the mail in
+flight when the server was killed) received two mails.
 """
 
 import asyncio
@@ -160,11 +161,11 @@ def main(db, addons_path):
             twice += len(received) > 1
             if count != 1 or sending:
                 problems.append(f"{username}: {count} credentials, sending={sending}")
-            elif not any(
-                logs_in(db, username, password) for password in reversed(received)
-            ):
-                problems.append(f"{username}: no mail received whose password works")
-        print(f"  contacts mailed twice (the interrupted step): {twice}")
+            elif not received or not logs_in(db, username, received[-1]):
+                problems.append(f"{username}: the last mail's password does not work")
+        print(f"  contacts mailed twice (at most the mail in flight): {twice}")
+        if twice > 1:
+            problems.append(f"{twice} contacts were mailed twice (at most 1 may be)")
     finally:
         if server:
             server.kill()
@@ -176,7 +177,7 @@ def main(db, addons_path):
         return 1
     print(
         "  ok   every contact holds exactly one working credential, none left "
-        "sending, and has a mail whose password works"
+        "sending, and its last mail's password works; at most one mailed twice"
     )
     print("crash recovery: every check passed")
     return 0

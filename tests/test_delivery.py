@@ -13,7 +13,7 @@ from .common import WebsiteLoginCase, password_from, smtp_server
 from .test_bulk_invite import BulkInviteMixin
 
 MAILER_LOGGER = "odoo.addons.partner_website_login.models.partner_login_mailer"
-RUN_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_run"
+RUN_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_worker"
 
 
 @tagged("post_install", "-at_install")

@@ -8,7 +8,7 @@ from odoo.tools import mute_logger
 from .common import smtp_server
 from .test_bulk_invite import BulkInviteMixin
 
-RUN_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_run"
+RUN_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_worker"
 
 
 @tagged("post_install", "-at_install")

@@ -16,8 +16,14 @@ from .common import password_from, recipients, smtp_server
 from .test_bulk_invite import BulkInviteMixin
 
 DELIVERY_LOGGER = "odoo.addons.partner_website_login.models.partner_login_delivery"
-RUN_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_run"
-MAIL_LOGGERS = (DELIVERY_LOGGER, RUN_LOGGER, "odoo.addons.base.models.ir_mail_server")
+RUN_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_worker"
+OUTCOME_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_outcome"
+MAIL_LOGGERS = (
+    DELIVERY_LOGGER,
+    RUN_LOGGER,
+    OUTCOME_LOGGER,
+    "odoo.addons.base.models.ir_mail_server",
+)
 
 
 def bounce_of(message, bounce_address):

@@ -180,13 +180,10 @@ class RandomPasswordMail(models.TransientModel):
         return partners - partners.browse(refusals)
 
     def _deliver(self, partners, reviewed=None):
-        """The mails, through the invite protocol, as a run of their own: what the
-        server asks to try again later, the worker job sends at the server's pace."""
-        run = self.env["partner.invite.run"]._start_manual(
+        """The mails, as a run of their own (partner.invite.run, ``_send_now``)."""
+        return self.env["partner.invite.run"]._send_now(
             partners, reviewed=reviewed, credential_mode=self.credential_mode
         )
-        outcome = self.env["partner.login.delivery"]._deliver(run.sudo().line_ids)
-        return run, outcome
 
     def _retry_text(self, run):
         """When the worker job tries again, in the operator's time zone."""
@@ -235,7 +232,6 @@ class RandomPasswordMail(models.TransientModel):
                         error=errors[0],
                     )
                 )
-        run._wake_worker()
         if not outcome.sent:
             return self._notification(
                 self.env._(
@@ -259,7 +255,6 @@ class RandomPasswordMail(models.TransientModel):
         """A mail to each recipient; a refused one leaves the others delivered."""
         partners = self._recipients()
         run, outcome = self._deliver(partners)
-        run._wake_worker()
         waiting = len(outcome.deferred) + len(outcome.untried)
         message = self._sent_text(len(outcome.sent), len(self.line_ids) - len(partners))
         lines = [message]
