@@ -488,7 +488,7 @@ class ResUsers(models.Model):
             return self.env["res.partner"]._website_notification(
                 self.env._("No mail sent"),
                 self.env._(
-                    "%(contacts)s: %(reason)s",
+                    "No mail went to %(contacts)s. %(reason)s",
                     contacts=", ".join(withheld.mapped("name")),
                     reason=self.env["partner.login.eligibility"]._email_held_message(),
                 ),
