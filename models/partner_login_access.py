@@ -180,6 +180,7 @@ class PartnerLoginAccess(models.AbstractModel):
             return
         self.env["partner.login.credential"]._revoke_for(held)
         self._write(held, {"website_email_held": True})
+        self._end_signup_tokens(held)
         # the new address has not bounced
         self._write(
             held.filtered(lambda partner: partner.website_access_state == "bounced"),
@@ -206,12 +207,21 @@ class PartnerLoginAccess(models.AbstractModel):
     def _email_cleared_for_invites(self, partners):
         """A new address that a bounce or an unconfirmed change held back may be
         invited again (a manager changed it, or one sends to it)."""
-        self._write(
-            partners.filtered("website_email_held"), {"website_email_held": False}
-        )
+        held = partners.filtered("website_email_held")
+        # a token made while the address was held went where no login mail may go
+        self._end_signup_tokens(held)
+        self._write(held, {"website_email_held": False})
         self._write(
             partners.filtered(
                 lambda partner: partner.website_access_state == "bounced"
             ),
             {"website_access_state": "none"},
         )
+
+    @api.model
+    def _end_signup_tokens(self, partners):
+        """No signup or reset token of Odoo's made for them so far works any more
+        (a token names the contact, not the address it was mailed to)."""
+        if partners:
+            # sudo: signup_type is for ERP managers only
+            partners.sudo().signup_cancel()

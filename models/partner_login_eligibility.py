@@ -9,6 +9,11 @@ from odoo import api, fields, models
 from .. import compat
 from .website_login_settings import website_setting
 
+# Contacts to which a mail that sets a password or logs in may go now: not while a
+# new email awaits a Website Login manager (partner_login_access.py,
+# _email_changed). The gate (_credential_mail_held) and the rule "email_held" ask it.
+CREDENTIAL_MAIL_ALLOWED = [("website_email_held", "=", False)]
+
 # Rules that leave a contact out for a reason that needs nobody (it logs in
 # already, its invite is under way): a run counts them and lists no line for them.
 ROUTINE_RULES = {"already_active", "invite_pending"}
@@ -118,15 +123,7 @@ class PartnerLoginEligibility(models.AbstractModel):
                     )
                 ],
             ),
-            (
-                "email_held",
-                self.env._(
-                    "Its email was changed by somebody who is not a Website Login "
-                    "manager: a manager sends the first mail to the new address "
-                    "with Random Password Mail."
-                ),
-                [("website_email_held", "=", False)],
-            ),
+            ("email_held", self._email_held_message(), CREDENTIAL_MAIL_ALLOWED),
         ]
         now = fields.Datetime.now()
         # a re-invite only once the last one expired: no mail after mail
@@ -187,6 +184,30 @@ class PartnerLoginEligibility(models.AbstractModel):
                 ),
             ]
         return rules
+
+    @api.model
+    def _email_held_message(self):
+        return self.env._(
+            "Its email was changed by somebody who is not a Website Login "
+            "manager: a manager sends the first mail to the new address "
+            "with Random Password Mail."
+        )
+
+    @api.model
+    def _credential_mail_held(self, partners):
+        """The one answer to "may a mail that sets a password or logs in go to
+        these contacts' address now?", asked on every path that sends one: Odoo's
+        reset and signup mails (res_users.py), the portal wizard's welcome
+        (wizards/portal_wizard_user.py), signup tokens in Odoo's notifications
+        and any token's use (res_partner.py), the key user's invites and bulk
+        runs (the rule "email_held"). A Website Login manager's Random Password
+        Mail is the act that confirms a held address.
+
+        :returns: the contacts of ``partners`` to which none may go now
+        """
+        # sudo: the flag is read to decide, for visitors and employees alike
+        allowed = partners.sudo().filtered_domain(CREDENTIAL_MAIL_ALLOWED)
+        return partners - allowed
 
     @api.model
     def _reserved_partner_ids(self):

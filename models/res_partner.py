@@ -466,7 +466,20 @@ class ResPartner(models.Model):
         internal users. Any employee may get such a token for a contact without a
         user (free sign-up's ``signup_get_auth_param``): that alone lets nobody in."""
         self.ensure_one()
+        # a token can only have reached somebody through a mail the gate holds
+        if self.env["partner.login.eligibility"]._credential_mail_held(self):
+            return False
         return self.allow_login or any(not user.share for user in self.user_ids)
+
+    def signup_get_auth_param(self):
+        """Odoo puts a signup token into its notifications to a contact without a
+        user (free sign-up): none for an address that awaits a Website Login
+        manager."""
+        params = super().signup_get_auth_param()
+        held = self.env["partner.login.eligibility"]._credential_mail_held(self)
+        for partner_id in held.ids:
+            params[partner_id].pop("auth_signup_token", None)
+        return params
 
     def action_random_password_mail(self):
         """The "Random Password Mail" button and Action menu entry."""

@@ -467,6 +467,35 @@ class ResUsers(models.Model):
             )
             return False
 
+    def _action_reset_password(self, signup_type="reset"):
+        """Odoo's reset and signup mails (the public's Reset Password, the user
+        form's button, a new user's invitation) carry a token that sets the
+        password: none goes to an address that awaits a Website Login manager.
+        Nothing is said to the public (it reads what anyone reads); the contact's
+        own password keeps working, and a manager's Random Password Mail confirms
+        the address."""
+        held = self.env["partner.login.eligibility"]._credential_mail_held(
+            self.partner_id
+        )
+        withheld = self.filtered(lambda user: user.partner_id in held)
+        for user in withheld:
+            _logger.info(
+                "Password mail of user %s held: its email awaits a Website Login "
+                "manager",
+                user.id,
+            )
+        if withheld and withheld == self:
+            return self.env["res.partner"]._website_notification(
+                self.env._("No mail sent"),
+                self.env._(
+                    "No mail went to %(contacts)s. %(reason)s",
+                    contacts=", ".join(withheld.mapped("name")),
+                    reason=self.env["partner.login.eligibility"]._email_held_message(),
+                ),
+                "warning",
+            )
+        return super(ResUsers, self - withheld)._action_reset_password(signup_type)
+
     @api.model
     def _signup_create_user(self, values):
         # With a partner_id, the sign-up is for an existing contact (a signup

@@ -5,6 +5,7 @@ from . import (
     test_bulk_invite,
     test_delivery,
     test_email_change,
+    test_email_held_reset,
     test_invite_funnel,
     test_invite_runs,
     test_key_user,

@@ -1,6 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 
 from ..models.website_login_settings import MANAGER_GROUP, decides_logins
 
@@ -45,6 +45,20 @@ class PortalWizardUser(models.TransientModel):
         result = super().action_invite_again()
         self.env["partner.login.access"]._portal_invited(self.partner_id)
         return result
+
+    def _send_email(self):
+        """Odoo's welcome carries a signup link: it goes to no address that awaits
+        a Website Login manager (grant and invite again alike, whoever presses)."""
+        eligibility = self.env["partner.login.eligibility"]
+        if eligibility._credential_mail_held(self.partner_id):
+            raise UserError(
+                self.env._(
+                    "No invitation goes to %(contact)s: %(reason)s",
+                    contact=self.partner_id.display_name,
+                    reason=eligibility._email_held_message(),
+                )
+            )
+        return super()._send_email()
 
     def action_revoke_access(self):
         """Ending a contact's access is a manager's decision too, as on the contact
