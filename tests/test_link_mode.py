@@ -2,6 +2,7 @@
 """Link mode: the mails carry a one-time link to choose a password, no password."""
 
 import html
+import logging
 import re
 import time
 from datetime import timedelta
@@ -14,6 +15,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from .. import compat
+from ..controllers.access_log import ACCESS_LOGGER
 from .common import message_html, smtp_server
 from .test_bulk_invite import BulkInviteMixin
 
@@ -112,6 +114,24 @@ class TestLinkMode(BulkInviteMixin, HttpCase):
         self.authenticate("jane.doe", NEW_PASSWORD)
         self.assertEqual(self.url_open("/my", allow_redirects=False).status_code, 200)
         self.assertFalse(self.link_works(link), "the link works a second time")
+
+    def test_opening_a_link_leaves_no_token_in_the_access_log(self):
+        link = link_from(self.send_random_password_mail(self.jane))
+        token = re.search(r"token=([^&]+)", link).group(1)
+        signup_token = "odoo-signup-token-0123456789"
+        with self.assertLogs(ACCESS_LOGGER, logging.INFO) as logs:
+            # a mail scanner's GET, or the contact opening the page and leaving
+            self.assertTrue(self.link_works(link))
+            # Odoo's own sign-up links take their token on the same terms
+            self.url_open(f"/web/signup?token={signup_token}&redirect=%2Fmy")
+        access_log = "\n".join(logs.output)
+        self.assertIn("/web/reset_password?", access_log)
+        self.assertIn("token=***", access_log)
+        self.assertIn("/web/signup?token=***&redirect=", access_log)
+        self.assertNotIn(token, access_log)
+        self.assertNotIn(signup_token, access_log)
+        # the GET did not use the link up
+        self.assert_password_chosen(self.choose_password(link, NEW_PASSWORD))
 
     def test_a_newer_link_or_revoking_access_ends_a_link(self):
         first = self.send_random_password_mail(self.jane)
