@@ -1,1 +1,1 @@
-from . import main, portal
+from . import access_log, main, portal

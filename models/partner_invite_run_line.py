@@ -1,10 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
 from markupsafe import escape
 
 from odoo import api, fields, models
 from odoo.tools import SQL, create_index
 
 from .website_login_settings import website_setting
+
+_logger = logging.getLogger(__name__)
 
 OUTCOMES = [
     ("sending", "Sending"),
@@ -225,32 +229,39 @@ class PartnerInviteRunLine(models.Model):
         ]
 
     @api.model
-    def _bounced(self, message_ids, email):
-        """Odoo's mail gateway received a bounce of one of these mails: the line
-        says so, the contact shows Bounced, its password or link stops working at
-        once, and no run invites the address again until it changes.
+    def _bounced(self, message_ids, email, bounce_message_id=None):
+        """Odoo's mail gateway received a bounce: if it names the Message-Id of a
+        login mail sent to the address that bounced, the line says so, the contact
+        shows Bounced, its password or link stops working at once, and no run
+        invites the address again until it changes. Anyone may mail a bounce to the
+        catch-all: one that names no such mail changes nothing.
 
         :param message_ids: the Message-Ids the bounce refers to
         :param email: the address that bounced (normalized), if the bounce says
+        :param bounce_message_id: the bounce's own Message-Id, for the log
         """
         lines = self.sudo().search(
             [("message_id", "in", list(message_ids or ())), ("outcome", "=", "invited")]
         )
-        if not lines and email:
-            # a bounce without the original's headers: the latest invite there
-            self.env.cr.execute(
-                SQL(
-                    """SELECT DISTINCT ON (line.partner_id) line.id
-                         FROM partner_invite_run_line line
-                         JOIN res_partner p ON p.id = line.partner_id
-                        WHERE p.email_normalized = %s AND line.outcome = 'invited'
-                          AND p.website_access_state = 'invited'
-                        ORDER BY line.partner_id, line.accepted_at DESC""",
-                    email,
-                )
+        if email:
+            # a login mail's Message-Id bounced from another address (a copy, a
+            # forward) says nothing about the contact's own
+            lines = lines.filtered(
+                lambda line: line.partner_id.email_normalized == email
             )
-            lines = self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
         if not lines:
+            if email and self.env["res.partner"].sudo().search_count(
+                [
+                    ("email_normalized", "=", email),
+                    ("website_access_state", "=", "invited"),
+                ],
+                limit=1,
+            ):
+                _logger.info(
+                    "Bounce %s names no login mail sent to the address it reports: "
+                    "ignored",
+                    bounce_message_id or "-",
+                )
             return lines
         lines.write(
             {
@@ -265,3 +276,18 @@ class PartnerInviteRunLine(models.Model):
         partners.website_user_id._end_website_sessions()
         self.env["partner.login.access"]._bounced(partners)
         return lines
+
+    @api.model
+    def _partner_ids_bounced_often(self):
+        """Contacts whose login mails bounced the addon's limit of times or more.
+        Only bounces that named one of its mails count (``_bounced``): Odoo's own
+        ``message_bounce`` also counts any bounce anybody mails in."""
+        self.env.cr.execute(
+            SQL(
+                """SELECT partner_id FROM partner_invite_run_line
+                    WHERE outcome = 'bounced' AND partner_id IS NOT NULL
+                    GROUP BY partner_id HAVING count(*) >= %s""",
+                website_setting(self.env, "bounce_limit"),
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]

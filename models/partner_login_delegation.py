@@ -193,14 +193,16 @@ class PartnerLoginDelegation(models.AbstractModel):
             .search_count([("email", "=", email)], limit=1)
         ):
             return refused
-        bounce_limit = website_setting(self.env, "bounce_limit")
+        bounced_often = (
+            self.env["partner.invite.run.line"].sudo()._partner_ids_bounced_often()
+        )
         partners = self.env["res.partner"].sudo().with_context(active_test=False)
         others = [("id", "!=", colleague.id)] if colleague else []
         if partners.search_count(
             [
                 ("email_normalized", "=", email),
                 "|",
-                ("message_bounce", ">=", bounce_limit),
+                ("id", "in", bounced_often),
                 ("website_access_state", "=", "bounced"),
             ],
             limit=1,

@@ -239,7 +239,8 @@ class PartnerLoginDelivery(models.AbstractModel):
                 outcome.failed[line.id] = self.env._(
                     "The mail was not sent: its template must hold the password once "
                     "in its text, or the link once as the address of a link (not in "
-                    "an image or a second link)."
+                    "an image or a second link) with no other attribute than style, "
+                    "class, title, target and rel."
                 )
                 continue
             message = mailer._build(route, values, body, [mail._recipient(partner)])

