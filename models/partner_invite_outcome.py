@@ -288,6 +288,64 @@ class PartnerInviteOutcome(models.AbstractModel):
             )
         self.env["mail.mail"].sudo().create(values)  # managers have no mail rights
 
+    # ------------------------------------------------------------------ a bounce
+
+    @api.model
+    def _bounced(self, message_ids, email, bounce_message_id=None):
+        """Odoo's mail gateway received a bounce: if it names the Message-Id of a
+        login mail sent to the address that bounced, the line says so, the contact
+        shows Bounced, its password or link stops working at once, and no run
+        invites the address again until it changes. Anyone may mail a bounce to the
+        catch-all: one that names no such mail changes nothing.
+
+        :param message_ids: the Message-Ids the bounce refers to
+        :param email: the address that bounced (normalized), if the bounce says
+        :param bounce_message_id: the bounce's own Message-Id, for the log
+        """
+        lines = (
+            self.env["partner.invite.run.line"]
+            .sudo()
+            .search(
+                [
+                    ("message_id", "in", list(message_ids or ())),
+                    ("outcome", "=", "invited"),
+                ]
+            )
+        )
+        if email:
+            # a login mail's Message-Id bounced from another address (a copy, a
+            # forward) says nothing about the contact's own
+            lines = lines.filtered(
+                lambda line: line.partner_id.email_normalized == email
+            )
+        if not lines:
+            if email and self.env["res.partner"].sudo().search_count(
+                [
+                    ("email_normalized", "=", email),
+                    ("website_access_state", "=", "invited"),
+                ],
+                limit=1,
+            ):
+                _logger.info(
+                    "Bounce %s names no login mail sent to the address it reports: "
+                    "ignored",
+                    bounce_message_id or "-",
+                )
+            return lines
+        lines.write(
+            {
+                "outcome": "bounced",
+                "reason": self.env._("The mail bounced: %(email)s", email=email or "-"),
+            }
+        )
+        partners = lines.partner_id.filtered(
+            lambda partner: partner.website_access_state != "active"
+        )
+        self.env["partner.login.credential"]._revoke_for(partners)
+        partners.website_user_id._end_website_sessions()
+        self.env["partner.login.access"]._bounced(partners)
+        return lines
+
     # ------------------------------------------------------------------ a crash
 
     @api.model

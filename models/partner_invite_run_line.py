@@ -1,5 +1,4 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import logging
 
 from markupsafe import escape
 
@@ -7,8 +6,6 @@ from odoo import api, fields, models
 from odoo.tools import SQL, create_index
 
 from .website_login_settings import website_setting
-
-_logger = logging.getLogger(__name__)
 
 OUTCOMES = [
     ("sending", "Sending"),
@@ -227,67 +224,3 @@ class PartnerInviteRunLine(models.Model):
                 bulk=True
             )
         ]
-
-    @api.model
-    def _bounced(self, message_ids, email, bounce_message_id=None):
-        """Odoo's mail gateway received a bounce: if it names the Message-Id of a
-        login mail sent to the address that bounced, the line says so, the contact
-        shows Bounced, its password or link stops working at once, and no run
-        invites the address again until it changes. Anyone may mail a bounce to the
-        catch-all: one that names no such mail changes nothing.
-
-        :param message_ids: the Message-Ids the bounce refers to
-        :param email: the address that bounced (normalized), if the bounce says
-        :param bounce_message_id: the bounce's own Message-Id, for the log
-        """
-        lines = self.sudo().search(
-            [("message_id", "in", list(message_ids or ())), ("outcome", "=", "invited")]
-        )
-        if email:
-            # a login mail's Message-Id bounced from another address (a copy, a
-            # forward) says nothing about the contact's own
-            lines = lines.filtered(
-                lambda line: line.partner_id.email_normalized == email
-            )
-        if not lines:
-            if email and self.env["res.partner"].sudo().search_count(
-                [
-                    ("email_normalized", "=", email),
-                    ("website_access_state", "=", "invited"),
-                ],
-                limit=1,
-            ):
-                _logger.info(
-                    "Bounce %s names no login mail sent to the address it reports: "
-                    "ignored",
-                    bounce_message_id or "-",
-                )
-            return lines
-        lines.write(
-            {
-                "outcome": "bounced",
-                "reason": self.env._("The mail bounced: %(email)s", email=email or "-"),
-            }
-        )
-        partners = lines.partner_id.filtered(
-            lambda partner: partner.website_access_state != "active"
-        )
-        self.env["partner.login.credential"]._revoke_for(partners)
-        partners.website_user_id._end_website_sessions()
-        self.env["partner.login.access"]._bounced(partners)
-        return lines
-
-    @api.model
-    def _partner_ids_bounced_often(self):
-        """Contacts whose login mails bounced the addon's limit of times or more.
-        Only bounces that named one of its mails count (``_bounced``): Odoo's own
-        ``message_bounce`` also counts any bounce anybody mails in."""
-        self.env.cr.execute(
-            SQL(
-                """SELECT partner_id FROM partner_invite_run_line
-                    WHERE outcome = 'bounced' AND partner_id IS NOT NULL
-                    GROUP BY partner_id HAVING count(*) >= %s""",
-                website_setting(self.env, "bounce_limit"),
-            )
-        )
-        return [row[0] for row in self.env.cr.fetchall()]

@@ -193,9 +193,7 @@ class PartnerLoginDelegation(models.AbstractModel):
             .search_count([("email", "=", email)], limit=1)
         ):
             return refused
-        bounced_often = (
-            self.env["partner.invite.run.line"].sudo()._partner_ids_bounced_often()
-        )
+        bounced_often = self.env["partner.login.eligibility"]._bounced_often_ids()
         partners = self.env["res.partner"].sudo().with_context(active_test=False)
         others = [("id", "!=", colleague.id)] if colleague else []
         if partners.search_count(

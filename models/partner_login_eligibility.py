@@ -5,6 +5,7 @@ the bulk invite counts and lists the contacts each rule leaves out by its name
 (``reason``) without further code (a ``skipped_<reason>`` count on the run)."""
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from .. import compat
 from .website_login_settings import website_setting
@@ -119,9 +120,7 @@ class PartnerLoginEligibility(models.AbstractModel):
                     (
                         "id",
                         "not in",
-                        self.env["partner.invite.run.line"]
-                        .sudo()  # the bounces of all companies' runs count
-                        ._partner_ids_bounced_often(),
+                        self._bounced_often_ids(),
                     )
                 ],
             ),
@@ -210,6 +209,22 @@ class PartnerLoginEligibility(models.AbstractModel):
         # sudo: the flag is read to decide, for visitors and employees alike
         allowed = partners.sudo().filtered_domain(CREDENTIAL_MAIL_ALLOWED)
         return partners - allowed
+
+    @api.model
+    def _bounced_often_ids(self):
+        """Contacts whose login mails bounced the addon's limit of times or more,
+        in all companies' runs. Only bounces that named one of its mails count
+        (partner_invite_outcome.py, ``_bounced``): Odoo's own ``message_bounce``
+        also counts any bounce anybody mails in."""
+        self.env.cr.execute(
+            SQL(
+                """SELECT partner_id FROM partner_invite_run_line
+                    WHERE outcome = 'bounced' AND partner_id IS NOT NULL
+                    GROUP BY partner_id HAVING count(*) >= %s""",
+                website_setting(self.env, "bounce_limit"),
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
 
     @api.model
     def _reserved_partner_ids(self):

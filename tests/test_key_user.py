@@ -324,10 +324,11 @@ class TestKeyUser(WebsiteLoginCase, HttpCase):
     def test_addresses_odoo_knows_as_bad_or_taken_are_refused(self):
         self.env["mail.blacklist"].create({"email": "gone@retailer.test"})
         # login mails to Bob bounced the limit's number of times
-        run = self.env["partner.invite.run"]._start_manual(self.bob)
-        run.line_ids.write({"outcome": "bounced"})
-        for _bounce in range(4):
-            run.line_ids[:1].copy({"outcome": "bounced"})
+        run = self.env["partner.invite.run"].create({"origin": "manual"})
+        for _bounce in range(5):
+            self.env["partner.invite.run.line"].create(
+                {"run_id": run.id, "partner_id": self.bob.id, "outcome": "bounced"}
+            )
         new_test_user(self.env, login="lou@other.test", groups="base.group_portal")
         self.log_in("kim", KIM_PASSWORD)
         with smtp_server(self.env) as smtp:

@@ -19,7 +19,6 @@ from .test_bulk_invite import BulkInviteMixin
 
 DELIVERY_LOGGER = "odoo.addons.partner_website_login.models.partner_login_delivery"
 RUN_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_worker"
-RUN_LINE_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_run_line"
 OUTCOME_LOGGER = "odoo.addons.partner_website_login.models.partner_invite_outcome"
 MAIL_LOGGERS = (
     DELIVERY_LOGGER,
@@ -267,7 +266,7 @@ class TestMailProviders(BulkInviteMixin, HttpCase):
         [line] = run.line_ids.filtered(lambda line: line.partner_id == buyer)
         # anybody on the internet: the customer's address, a Message-Id never sent
         # logging.INFO: Odoo names its level 25 "INFO" as well
-        with self.assertLogs(RUN_LINE_LOGGER, logging.INFO) as logs:
+        with self.assertLogs(OUTCOME_LOGGER, logging.INFO) as logs:
             for _forged in range(5):
                 self.bounce(
                     message,
