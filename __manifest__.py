@@ -9,7 +9,7 @@
     "license": "LGPL-3",
     "author": "partner_website_login contributors",
     "development_status": "Alpha",
-    "depends": ["portal", "auth_signup", "contacts"],
+    "depends": ["portal", "auth_signup", "auth_password_policy", "contacts"],
     "data": [
         "security/partner_website_login_security.xml",
         "security/ir.model.access.csv",
