@@ -28,6 +28,7 @@
     "assets": {
         "web.assets_backend": [
             "partner_website_login/static/src/js/invite_run_views.js",
+            "partner_website_login/static/src/js/invite_funnel_graph.js",
             "partner_website_login/static/src/scss/notifications.scss",
         ],
     },

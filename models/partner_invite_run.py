@@ -133,10 +133,23 @@ class PartnerInviteRun(models.Model):
     # resumption point: contacts are invited in id order, each batch committed with it
     last_partner_id = fields.Integer(readonly=True)
     all_taken = fields.Boolean(readonly=True, help="No new contact is left to take.")
-    waiting_count = fields.Integer(
-        string="Waiting to retry", compute="_compute_progress"
+    waiting_count = fields.Integer(string="Waiting", compute="_compute_progress")
+    next_attempt_at = fields.Datetime(string="Next try", compute="_compute_progress")
+    # the waiting lines told apart: not tried yet (the server's pace), or refused
+    # for now by the server (a reason), which reads as trouble and is not always
+    paced_count = fields.Integer(
+        string="Waiting for the server's pace",
+        compute="_compute_progress",
+        help="Not tried yet: they go out as the mail server's Messages per Minute "
+        "and per Day allow.",
     )
-    next_attempt_at = fields.Datetime(string="Next retry", compute="_compute_progress")
+    retry_count = fields.Integer(
+        string="Waiting after a refusal",
+        compute="_compute_progress",
+        help="The mail server asked to try again later (a 4xx answer, greylisting, "
+        "a lost connection): they are tried again by themselves.",
+    )
+    next_retry_at = fields.Datetime(string="Next retry", compute="_compute_progress")
     expected_end = fields.Datetime(string="Expected end", compute="_compute_progress")
     pace_summary = fields.Text(string="Pace", compute="_compute_progress")
     # the funnel of the run's delivered invites (partner.invite.analysis has it by
@@ -174,14 +187,23 @@ class PartnerInviteRun(models.Model):
                               min(next_attempt_at) FILTER (WHERE outcome = 'waiting'),
                               max(next_attempt_at) FILTER (WHERE outcome = 'waiting'),
                               array_agg(DISTINCT COALESCE(mail_server_id, 0))
-                                  FILTER (WHERE accepted_at IS NOT NULL)
+                                  FILTER (WHERE accepted_at IS NOT NULL),
+                              count(*) FILTER (WHERE outcome = 'waiting'
+                                               AND reason IS NOT NULL),
+                              min(next_attempt_at) FILTER (WHERE outcome = 'waiting'
+                                                           AND reason IS NOT NULL)
                          FROM partner_invite_run_line WHERE run_id = %s""",
                     run.id,
                 )
             )
-            waiting, first, last, server_ids = self.env.cr.fetchone()
+            waiting, first, last, server_ids, refused, next_retry = (
+                self.env.cr.fetchone()
+            )
             run.waiting_count = waiting
             run.next_attempt_at = first
+            run.paced_count = waiting - refused
+            run.retry_count = refused
+            run.next_retry_at = next_retry
             run.expected_end = (
                 run._expected_end(last) if run.state == "running" else False
             )
