@@ -219,7 +219,37 @@ class RandomPasswordMail(models.TransientModel):
             partners, reviewed=reviewed, credential_mode=self.credential_mode
         )
         outcome = self.env["partner.login.delivery"]._deliver(run.sudo().line_ids)
+        self._record_left_out(run, partners)
         return run, outcome
+
+    def _record_left_out(self, run, partners):
+        """The window's other contacts (refused, or unticked by the operator) as
+        the run's skipped lines, each with why: the run's Skipped count is the
+        "left out" of the window's notification."""
+        left_out = self.line_ids.partner_id - partners
+        if not left_out:
+            return
+        eligibility = self.env["partner.login.eligibility"]
+        refusals = eligibility._refusals(left_out)
+        lines = self.env["partner.invite.run.line"].sudo()  # written by the addon
+        rules = {message: rule for rule, message, _domain in eligibility._rules()}
+        known_rules = {rule for rule, _message in lines._selection_rule()}
+        lines.create(
+            [
+                {
+                    "run_id": run.id,
+                    "partner_id": partner.id,
+                    "outcome": "skipped",
+                    "rule": rules.get(refusals.get(partner.id))
+                    if rules.get(refusals.get(partner.id)) in known_rules
+                    else False,
+                    "reason": refusals.get(partner.id)
+                    or self.env._("Unticked in the Random Password Mail window"),
+                }
+                for partner in left_out
+            ]
+        )
+        run.sudo().skipped_count = len(left_out)
 
     def _retry_text(self, run):
         """When the worker job tries again, in the operator's time zone."""
