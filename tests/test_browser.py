@@ -426,11 +426,22 @@ class TestBrowserWalkthrough(BulkInviteMixin, HttpCase):
                 "the form following the run to its end, without a reload",
             )
             admin.screenshot("09_run_done")
-            # how the onboarding goes: Website Invites > Analysis, graph and pivot
+            # how the onboarding goes: Website Invites > Invite Funnel, graph and pivot
             admin.open(
                 "/odoo/action-partner_website_login.partner_invite_analysis_action"
             )
             admin.wait_for_selector(".o_graph_renderer canvas", "the invite analysis")
+            # each run named in full under its bar, the counts whole numbers
+            chart = "Chart.getChart(document.querySelector('.o_graph_renderer canvas'))"
+            admin.wait_for(f"{chart}.scales.x.ticks.length", "the graph's bars")
+            run_labels = admin.evaluate(
+                f"{chart}.scales.x.ticks.map((tick) => [].concat(tick.label).join(' '))"
+            )
+            self.assertIn(run.display_name, run_labels)
+            self.assertFalse([label for label in run_labels if label.endswith("...")])
+            counts = admin.evaluate(f"{chart}.scales.y.ticks.map((tick) => tick.label)")
+            self.assertTrue(counts)
+            self.assertFalse([count for count in counts if not count.isdigit()])
             admin.screenshot("14_invite_analysis")
             admin.click(".o_switch_view.o_pivot")
             admin.wait_for_selector(".o_pivot table", "the analysis as a pivot")
