@@ -232,19 +232,22 @@ class RandomPasswordMail(models.TransientModel):
         eligibility = self.env["partner.login.eligibility"]
         refusals = eligibility._refusals(left_out)
         lines = self.env["partner.invite.run.line"].sudo()  # written by the addon
-        rules = {message: rule for rule, message, _domain in eligibility._rules()}
+        # the rule of each refusal, where the run's lines know it (bulk rules)
         known_rules = {rule for rule, _message in lines._selection_rule()}
+        rule_of = {
+            message: rule
+            for rule, message, _domain in eligibility._rules()
+            if rule in known_rules
+        }
+        unticked = self.env._("Unticked in the Random Password Mail window")
         lines.create(
             [
                 {
                     "run_id": run.id,
                     "partner_id": partner.id,
                     "outcome": "skipped",
-                    "rule": rules.get(refusals.get(partner.id))
-                    if rules.get(refusals.get(partner.id)) in known_rules
-                    else False,
-                    "reason": refusals.get(partner.id)
-                    or self.env._("Unticked in the Random Password Mail window"),
+                    "rule": rule_of.get(refusals.get(partner.id), False),
+                    "reason": refusals.get(partner.id) or unticked,
                 }
                 for partner in left_out
             ]
