@@ -28,8 +28,11 @@
     "assets": {
         "web.assets_backend": [
             "partner_website_login/static/src/js/invite_run_views.js",
-            "partner_website_login/static/src/js/invite_funnel_graph.js",
             "partner_website_login/static/src/scss/notifications.scss",
+        ],
+        # with Odoo's graph view, which the web client loads when first needed
+        "web.assets_backend_lazy": [
+            "partner_website_login/static/src/js/invite_funnel_graph.js",
         ],
     },
     "post_init_hook": "post_init_hook",

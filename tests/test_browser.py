@@ -361,9 +361,9 @@ class TestBrowserWalkthrough(BulkInviteMixin, HttpCase):
                 admin.evaluate(
                     "[...document.querySelectorAll('.modal .o_data_row "
                     "td[name=partner_id]')].filter((cell) => cell.scrollWidth > "
-                    "cell.clientWidth).map((cell) => cell.innerText)"
+                    "cell.clientWidth).length"
                 ),
-                [],
+                0,
             )
             # ticked by the operator, the warning says what the mail would do
             admin.evaluate(f"{ada_toggle}.click()")
@@ -434,12 +434,19 @@ class TestBrowserWalkthrough(BulkInviteMixin, HttpCase):
             # each run named in full under its bar, the counts whole numbers
             chart = "Chart.getChart(document.querySelector('.o_graph_renderer canvas'))"
             admin.wait_for(f"{chart}.scales.x.ticks.length", "the graph's bars")
-            run_labels = admin.evaluate(
-                f"{chart}.scales.x.ticks.map((tick) => [].concat(tick.label).join(' '))"
+            run_labels = json.loads(
+                admin.evaluate(
+                    f"JSON.stringify({chart}.scales.x.ticks.map("
+                    "(tick) => [].concat(tick.label).join(' ')))"
+                )
             )
             self.assertIn(run.display_name, run_labels)
             self.assertFalse([label for label in run_labels if label.endswith("...")])
-            counts = admin.evaluate(f"{chart}.scales.y.ticks.map((tick) => tick.label)")
+            counts = json.loads(
+                admin.evaluate(
+                    f"JSON.stringify({chart}.scales.y.ticks.map((tick) => tick.label))"
+                )
+            )
             self.assertTrue(counts)
             self.assertFalse([count for count in counts if not count.isdigit()])
             admin.screenshot("14_invite_analysis")
