@@ -483,8 +483,10 @@ class ResPartner(models.Model):
         # Odoo notes "Portal Access Revoked" itself where a portal user loses the
         # portal group: one note each, the addon's only for the other contacts
         noted_by_odoo = self.filtered(
-            lambda partner: partner.sudo().website_user_id
-            and partner.sudo().website_user_id._has_portal_access()
+            lambda partner: (
+                partner.sudo().website_user_id
+                and partner.sudo().website_user_id._has_portal_access()
+            )
         )
         self.write({"allow_login": False})  # also revokes passwords and links
         note = escape(  # plain text in an HTML body, as message_post would escape it
