@@ -9,7 +9,7 @@
     "license": "LGPL-3",
     "author": "partner_website_login contributors",
     "development_status": "Alpha",
-    "depends": ["portal", "auth_signup", "contacts"],
+    "depends": ["portal", "auth_signup", "auth_password_policy", "contacts"],
     "data": [
         "security/partner_website_login_security.xml",
         "security/ir.model.access.csv",
@@ -29,6 +29,10 @@
         "web.assets_backend": [
             "partner_website_login/static/src/js/invite_run_views.js",
             "partner_website_login/static/src/scss/notifications.scss",
+        ],
+        # with Odoo's graph view, which the web client loads when first needed
+        "web.assets_backend_lazy": [
+            "partner_website_login/static/src/js/invite_funnel_graph.js",
         ],
     },
     "post_init_hook": "post_init_hook",

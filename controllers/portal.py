@@ -10,6 +10,8 @@ from ..models.partner_login_delegation import COLLEAGUES_PER_PAGE
 
 # session key: the outcome of a key user's act, shown once on the list
 COLLEAGUES_MESSAGE = "partner_website_login_colleagues_message"
+# session key: a password of one's own just chosen, said once on /my
+PASSWORD_SET_MESSAGE = "partner_website_login_password_set"
 
 
 class WebsiteLoginPortal(CustomerPortal):
@@ -17,7 +19,7 @@ class WebsiteLoginPortal(CustomerPortal):
     def security(self, **post):
         """While the contact logs in with a temporary password, /my/security is only
         the change to a password of its own (portal_choose_password); once it is
-        set, the contact goes on to its portal."""
+        set, the contact goes on to its portal, told so."""
         credentials = request.env["partner.login.credential"]
         if not credentials._must_change_password(request.env.user):
             return super().security(**post)
@@ -25,16 +27,19 @@ class WebsiteLoginPortal(CustomerPortal):
             **self._prepare_portal_layout_values(),
             "get_error": get_error,
             "errors": {},
+            "password_minimum_length": request.env["res.users"].get_password_policy()[
+                "minlength"
+            ],
         }
         if request.httprequest.method == "POST":
             values.update(
-                self._update_password(
-                    (post.get("old") or "").strip(),
+                self._choose_own_password(
                     (post.get("new1") or "").strip(),
                     (post.get("new2") or "").strip(),
                 )
             )
             if values.get("success"):
+                request.session[PASSWORD_SET_MESSAGE] = True
                 return request.redirect("/my")
         return request.render(
             "partner_website_login.portal_choose_password",
@@ -44,6 +49,41 @@ class WebsiteLoginPortal(CustomerPortal):
                 "Content-Security-Policy": "frame-ancestors 'self'",
             },
         )
+
+    def _choose_own_password(self, new1, new2):
+        """Odoo's _update_password without the old password: this session was
+        opened with the temporary password moments ago, and only it leads here
+        (ir_http.py). Odoo's password policy applies (auth_password_policy)."""
+        if not new1 or not new2:
+            return {
+                "errors": {
+                    "password": {
+                        "new1" if not new1 else "new2": request.env._(
+                            "You cannot leave any password empty."
+                        )
+                    }
+                }
+            }
+        if new1 != new2:
+            return {
+                "errors": {
+                    "password": {
+                        "new2": request.env._(
+                            "The new password and its confirmation must be identical."
+                        )
+                    }
+                }
+            }
+        try:
+            # env.user is the user in superuser mode, as Odoo's change_password
+            request.env.user._change_password(new1)
+        except UserError as error:
+            return {"errors": {"password": {"new1": str(error)}}}
+        # the new password changes the session token: keep this session open
+        request.session.session_token = request.env.user._compute_session_token(
+            request.session.sid
+        )
+        return {"success": {"password": True}}
 
     # ------------------------------------------------------------------ colleagues
     # A customer's Website Administrator manages its colleagues' logins; every

@@ -11,12 +11,12 @@ class IrMailServer(models.Model):
     send_rate_per_minute = fields.Integer(
         string="Messages per Minute",
         help="The most mails this server takes a minute (your provider's sending "
-        "rate); empty: no limit. Mails with website logins keep to it, evenly "
+        "rate); 0: no limit. Mails with website logins keep to it, evenly "
         "spaced.",
     )
     send_quota_per_day = fields.Integer(
         string="Messages per Day",
         help="The most mails this server takes in any 24 hours (your provider's "
-        "daily quota); empty: no limit. Mails with website logins beyond it wait "
+        "daily quota); 0: no limit. Mails with website logins beyond it wait "
         "for the window to reopen.",
     )

@@ -118,10 +118,23 @@ class PartnerInviteRun(models.Model):
     # resumption point: contacts are invited in id order, each batch committed with it
     last_partner_id = fields.Integer(readonly=True)
     all_taken = fields.Boolean(readonly=True, help="No new contact is left to take.")
-    waiting_count = fields.Integer(
-        string="Waiting to retry", compute="_compute_progress"
+    waiting_count = fields.Integer(string="Waiting", compute="_compute_progress")
+    next_attempt_at = fields.Datetime(string="Next try", compute="_compute_progress")
+    # the waiting lines told apart: not tried yet (the server's pace), or refused
+    # for now by the server (a reason), which reads as trouble and is not always
+    paced_count = fields.Integer(
+        string="Waiting for the server's pace",
+        compute="_compute_progress",
+        help="Not tried yet: they go out as the mail server's Messages per Minute "
+        "and per Day allow.",
     )
-    next_attempt_at = fields.Datetime(string="Next retry", compute="_compute_progress")
+    retry_count = fields.Integer(
+        string="Waiting after a refusal",
+        compute="_compute_progress",
+        help="The mail server asked to try again later (a 4xx answer, greylisting, "
+        "a lost connection): they are tried again by themselves.",
+    )
+    next_retry_at = fields.Datetime(string="Next retry", compute="_compute_progress")
     expected_end = fields.Datetime(string="Expected end", compute="_compute_progress")
     pace_summary = fields.Text(string="Pace", compute="_compute_progress")
     # the funnel of the run's delivered invites (partner.invite.analysis has it by
@@ -159,14 +172,23 @@ class PartnerInviteRun(models.Model):
                               min(next_attempt_at) FILTER (WHERE outcome = 'waiting'),
                               max(next_attempt_at) FILTER (WHERE outcome = 'waiting'),
                               array_agg(DISTINCT COALESCE(mail_server_id, 0))
-                                  FILTER (WHERE accepted_at IS NOT NULL)
+                                  FILTER (WHERE accepted_at IS NOT NULL),
+                              count(*) FILTER (WHERE outcome = 'waiting'
+                                               AND reason IS NOT NULL),
+                              min(next_attempt_at) FILTER (WHERE outcome = 'waiting'
+                                                           AND reason IS NOT NULL)
                          FROM partner_invite_run_line WHERE run_id = %s""",
                     run.id,
                 )
             )
-            waiting, first, last, server_ids = self.env.cr.fetchone()
+            waiting, first, last, server_ids, refused, next_retry = (
+                self.env.cr.fetchone()
+            )
             run.waiting_count = waiting
             run.next_attempt_at = first
+            run.paced_count = waiting - refused
+            run.retry_count = refused
+            run.next_retry_at = next_retry
             run.expected_end = (
                 run._expected_end(last) if run.state == "running" else False
             )
@@ -364,7 +386,14 @@ class PartnerInviteRun(models.Model):
             )
 
     @api.model
-    def _send_now(self, partners, reviewed=None, credential_mode=None, key_user=None):
+    def _send_now(
+        self,
+        partners,
+        reviewed=None,
+        credential_mode=None,
+        key_user=None,
+        left_out=None,
+    ):
         """A Random Password Mail to ``partners``, sent in the caller's request: a
         run of its own with a line per contact, delivered at once; what the server
         asks to try again later, the worker job sends. The one way a mail is sent
@@ -373,6 +402,8 @@ class PartnerInviteRun(models.Model):
         :param reviewed: {"subject", "body_html", "placeholder"} the operator edited
         :param key_user: the customer's Website Administrator who asked for it from
             the portal (the same mail, from the company's address)
+        :param left_out: {(rule, why): contact ids} the caller left out, listed
+            as the run's skipped lines
         :returns: (the run, what came of each mail: a DeliveryOutcome)
         """
         companies = self.env.user.company_ids
@@ -393,6 +424,9 @@ class PartnerInviteRun(models.Model):
             }
         )
         outcomes = self.env["partner.invite.outcome"]
+        if left_out:
+            skipped = outcomes._create_skipped(run, left_out)
+            run.skipped_count = len(skipped)
         lines = outcomes._create_sending(run, partners)
         outcome = self.env["partner.login.delivery"]._deliver(lines)
         outcomes._apply(run, lines, outcome)

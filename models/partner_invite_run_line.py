@@ -9,7 +9,7 @@ from .website_login_settings import website_setting
 
 OUTCOMES = [
     ("sending", "Sending"),
-    ("waiting", "Waiting to retry"),
+    ("waiting", "Waiting"),  # for the server's pace, or after a refusal (reason)
     ("invited", "Invited"),
     ("bounced", "Bounced"),
     ("skipped", "Skipped"),

@@ -178,7 +178,8 @@ class PartnerLoginMail(models.AbstractModel):
         wrapper, stand_ins = layout
         preview = tools.mail.html_to_inner_content(body)  # as mail.message's preview
         preview = textwrap.shorten(preview, 190).replace(placeholder, "…")
-        record_name = (partner.display_name or "").replace("/", "-")  # as the layout
+        # the person's own name under "Your website login", not "Company, Person"
+        record_name = (partner.name or "").replace("/", "-")  # as the layout
         return type(wrapper)(
             str(wrapper)
             .replace(stand_ins["preview"], str(escape(preview)))
@@ -211,7 +212,10 @@ class PartnerLoginMail(models.AbstractModel):
         layout_values = {
             "message": message,
             "subtype": self.env["mail.message.subtype"].sudo(),
-            "model_description": model.display_name,
+            # the layout's heading: "Your website login", not "Your Contact"
+            "model_description": self.with_context(lang=lang).env._("website login")
+            if lang
+            else self.env._("website login"),
             "record": partner,
             "record_name": False,
             "subtitles": False,
@@ -336,6 +340,33 @@ class PartnerLoginMail(models.AbstractModel):
         return mails
 
     @api.model
+    def _note_moment(self, moment):
+        """A moment in a note: the user's time zone, named (notes are read by
+        colleagues elsewhere, as the mail's expiry names its zone)."""
+        tz = self.env.user.tz or "UTC"
+        return f"{tools.format_datetime(self.env, moment, tz=tz)} ({tz})"
+
+    @api.model
+    def _note_sender(self, run):
+        """Who sent a mail, in a note's "by ...": a person, or the bulk run."""
+        if not run:
+            return self.env.user.name
+        if run.origin == "key_user":
+            return self.env._(
+                "%(key_user)s (Website Administrator of %(company)s)",
+                key_user=run.key_user_id.name,
+                company=run.key_user_id.commercial_partner_id.name,
+            )
+        if run.origin == "manual":
+            return self.env._(
+                "%(user)s (Random Password Mail)", user=run.started_by_id.name
+            )
+        return self.env._(
+            "the bulk website invite of %(date)s",
+            date=self._note_moment(run.started_at),
+        )
+
+    @api.model
     def _post_notes(self, partners, expires_at, kind="password", run=None, granted=()):
         """A note on each of ``partners`` that its mail went out: when, by whom or which
         run, valid until, password or link; never the secret. One insert.
@@ -345,8 +376,8 @@ class PartnerLoginMail(models.AbstractModel):
         """
         if not partners:
             return
-        expiry = tools.format_datetime(self.env, expires_at, tz=self.env.user.tz)
-        sender = run.display_name if run else self.env.user.name
+        expiry = self._note_moment(expires_at)
+        sender = self._note_sender(run)
         granted_text = self.env["res.users"]._get_portal_access_update_body(True)
         bodies = {}
         for partner in partners:

@@ -27,11 +27,11 @@ class ResConfigSettings(models.TransientModel):
         config_parameter=parameter_key("send_without_review"),
     )
     website_key_user_approval = fields.Boolean(
-        string="Approve colleagues added by Website Administrators",
+        string="Approve colleagues added by customers' Website Administrators",
         config_parameter=parameter_key("key_user_approval"),
     )
     website_key_user_daily_limit = fields.Integer(
-        string="Colleagues a Website Administrator may add or invite a day",
+        string="Colleagues a day",
         config_parameter=parameter_key("key_user_daily_limit"),
         default=DEFAULTS["key_user_daily_limit"],
     )
@@ -69,13 +69,12 @@ class ResConfigSettings(models.TransientModel):
         string="Messages per minute (server of the configuration file)",
         config_parameter=parameter_key("fallback_rate_per_minute"),
         help="When no outgoing mail server is set up, Odoo sends through the server "
-        "of its configuration file: the most mails it takes a minute (empty: no "
-        "limit).",
+        "of its configuration file: the most mails it takes a minute (0: no limit).",
     )
     website_fallback_quota_per_day = fields.Integer(
         string="Messages per day (server of the configuration file)",
         config_parameter=parameter_key("fallback_quota_per_day"),
-        help="The most mails that server takes in any 24 hours (empty: no limit).",
+        help="The most mails that server takes in any 24 hours (0: no limit).",
     )
     # not config_parameter=: Odoo deletes the parameter of a Boolean set to False,
     # so a setting that defaults to True could never be switched off

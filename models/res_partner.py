@@ -493,12 +493,20 @@ class ResPartner(models.Model):
                 self.env._("Only Website Login managers may revoke website access.")
             )
         self.check_access("write")
+        # Odoo notes "Portal Access Revoked" itself where a portal user loses the
+        # portal group: one note each, the addon's only for the other contacts
+        noted_by_odoo = self.filtered(
+            lambda partner: (
+                partner.sudo().website_user_id
+                and partner.sudo().website_user_id._has_portal_access()
+            )
+        )
         self.write({"allow_login": False})  # also revokes passwords and links
         note = escape(  # plain text in an HTML body, as message_post would escape it
             self.env._("Website access revoked by %(user)s.", user=self.env.user.name)
         )
         # one insert for all the contacts; write access was checked above
-        self._message_log_batch(dict.fromkeys(self.ids, note))
+        self._message_log_batch(dict.fromkeys((self - noted_by_odoo).ids, note))
         return self._website_notification(
             self.env._("Revoke Website Access"),
             self.env._(

@@ -28,6 +28,11 @@ from aiosmtpd.smtp import SMTP
 PAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'"
 )
+# A link followed inside the frame would show Odoo's pages framed, which Odoo
+# refuses (X-Frame-Options): the mail's links open a new tab, as a mail program's
+# do, and that tab leaves the sandbox so the login page works there.
+MAIL_FRAME_SANDBOX = "allow-popups allow-popups-to-escape-sandbox"
+LINKS_IN_NEW_TAB = '<base target="_blank">'
 STYLE = """
 body { font-family: sans-serif; margin: 0; color: #222; }
 header { background: #714b67; color: white; padding: .6em 1em; font-size: 1.2em; }
@@ -139,7 +144,9 @@ def mail_view(path):
     body = message.get_body(("html", "plain"))
     content = body.get_content() if body else ""
     if body is not None and body.get_content_subtype() == "html":
-        shown = f'<iframe sandbox srcdoc="{html.escape(content, quote=True)}"></iframe>'
+        # the first <base> with a target wins: the mail's own cannot undo it
+        framed = html.escape(LINKS_IN_NEW_TAB + content, quote=True)
+        shown = f'<iframe sandbox="{MAIL_FRAME_SANDBOX}" srcdoc="{framed}"></iframe>'
     else:
         shown = f"<pre>{html.escape(content)}</pre>"
     back = '<p style="margin: 1em"><a href="/">&larr; all mails</a></p>'

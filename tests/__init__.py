@@ -18,6 +18,7 @@ from . import (
     test_mail_providers,
     test_mail_template,
     test_multi_company,
+    test_newcomer_second_walk,
     test_newcomer_walk,
     test_odoo_user_screens,
     test_random_password_mail,

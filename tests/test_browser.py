@@ -196,7 +196,6 @@ class TestBrowserWalkthrough(BulkInviteMixin, HttpCase):
             "document.body.innerText.includes('Choose your password')",
             "the forced change of password",
         )
-        colleague.fill("input[name='old']", password)
         colleague.fill("input[name='new1']", NEW_PASSWORD)
         colleague.fill("input[name='new2']", NEW_PASSWORD)
         colleague.click("form.oe_reset_password_form button[type='submit']")
@@ -290,31 +289,39 @@ class TestBrowserWalkthrough(BulkInviteMixin, HttpCase):
         self.assertFalse(
             contact.evaluate("document.body.innerText.includes('Two-factor')")
         )
+        # not the temporary password again (the session proves it), and how long
+        # a password Odoo's policy wants
+        self.assertFalse(contact.evaluate("!!document.querySelector('input#current')"))
         self.assertTrue(
             contact.evaluate(
-                "document.querySelector('label[for=current]').innerText"
-                ".includes('Temporary password')"
+                "document.querySelector('.o_website_password_minimum').innerText"
+                ".includes('At least 8 characters')"
             )
         )
         contact.screenshot("05_must_set_password")
-        contact.fill("input[name='old']", password)
         contact.fill("input[name='new1']", NEW_PASSWORD)
         contact.fill("input[name='new2']", NEW_PASSWORD)
         contact.click("form.oe_reset_password_form button[type='submit']")
-        # on to the portal by itself once the password is set
+        # on to the portal by itself once the password is set, told so
         contact.wait_for(
             "location.pathname.startsWith('/my') && "
             "!location.pathname.startsWith('/my/security') && "
             "document.querySelector('.o_portal_my_home')",
             "the portal home page",
         )
+        self.assertIn(
+            "Your password is set",
+            contact.evaluate(
+                "document.querySelector('.o_website_password_set').innerText"
+            ),
+        )
         contact.screenshot("06_portal_home")
         contact.stop()
         self.ada.invalidate_recordset()
         self.assertEqual(self.ada.website_access_state, "active")
 
-        # the administrator mails Ada and Ben together: the window says Ada has a
-        # password of her own, and Ada is unticked
+        # the administrator mails Ada and Ben together: the window shows Ada has a
+        # password of her own and leaves her unticked, each name whole
         ben = self.make_contact(name="Ben Babbage", username="ben.b")
         with smtp_server(self.env) as smtp:
             admin = Walkthrough(self, folder)
@@ -336,16 +343,32 @@ class TestBrowserWalkthrough(BulkInviteMixin, HttpCase):
                 ".o-dropdown--menu .o-dropdown-item", "Random Password Mail"
             )
             admin.wait_for(
-                "document.querySelector('.modal .alert-warning') && "
                 "document.querySelector('.modal').innerText.includes('Active')",
-                "the window's lines and its warning",
+                "the window's lines",
             )
             admin.screenshot("07_window_with_states")
-            admin.evaluate(
+            ada_toggle = (
                 "[...document.querySelectorAll('.modal .o_data_row')]"
                 ".find((row) => row.innerText.includes('Ada Lovelace'))"
-                ".querySelector('.o_field_boolean_toggle input').click()"
+                ".querySelector('.o_field_boolean_toggle input')"
             )
+            self.assertFalse(admin.evaluate(f"{ada_toggle}.checked"))
+            self.assertFalse(
+                admin.evaluate("!!document.querySelector('.modal .alert-warning')")
+            )
+            # the Contact column shows each name whole, as Odoo's portal wizard
+            self.assertEqual(
+                admin.evaluate(
+                    "[...document.querySelectorAll('.modal .o_data_row "
+                    "td[name=partner_id]')].filter((cell) => cell.scrollWidth > "
+                    "cell.clientWidth).length"
+                ),
+                0,
+            )
+            # ticked by the operator, the warning says what the mail would do
+            admin.evaluate(f"{ada_toggle}.click()")
+            admin.wait_for_selector(".modal .alert-warning", "the warning for Ada")
+            admin.evaluate(f"{ada_toggle}.click()")
             admin.wait_for(
                 "!document.querySelector('.modal .alert-warning')",
                 "the warning gone once Ada is unticked",
@@ -403,11 +426,29 @@ class TestBrowserWalkthrough(BulkInviteMixin, HttpCase):
                 "the form following the run to its end, without a reload",
             )
             admin.screenshot("09_run_done")
-            # how the onboarding goes: Website Invites > Analysis, graph and pivot
+            # how the onboarding goes: Website Invites > Invite Funnel, graph and pivot
             admin.open(
                 "/odoo/action-partner_website_login.partner_invite_analysis_action"
             )
             admin.wait_for_selector(".o_graph_renderer canvas", "the invite analysis")
+            # each run named in full under its bar, the counts whole numbers
+            chart = "Chart.getChart(document.querySelector('.o_graph_renderer canvas'))"
+            admin.wait_for(f"{chart}.scales.x.ticks.length", "the graph's bars")
+            run_labels = json.loads(
+                admin.evaluate(
+                    f"JSON.stringify({chart}.scales.x.ticks.map("
+                    "(tick) => [].concat(tick.label).join(' ')))"
+                )
+            )
+            self.assertIn(run.display_name, run_labels)
+            self.assertFalse([label for label in run_labels if label.endswith("...")])
+            counts = json.loads(
+                admin.evaluate(
+                    f"JSON.stringify({chart}.scales.y.ticks.map((tick) => tick.label))"
+                )
+            )
+            self.assertTrue(counts)
+            self.assertFalse([count for count in counts if not count.isdigit()])
             admin.screenshot("14_invite_analysis")
             admin.click(".o_switch_view.o_pivot")
             admin.wait_for_selector(".o_pivot table", "the analysis as a pivot")

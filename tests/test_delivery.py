@@ -51,7 +51,7 @@ class TestDelivery(BulkInviteMixin, HttpCase):
         note = self.contacts[0].message_ids.filtered(
             lambda message: "Password mail sent" in message.body
         )
-        self.assertIn(run.display_name, note.body)
+        self.assertIn("by the bulk website invite of", note.body)
         self.assertIn("valid until", note.body)
 
     @mute_logger(MAILER_LOGGER, RUN_LOGGER)

@@ -310,7 +310,7 @@ class TestSecretInOnePlace(WebsiteLoginCase, HttpCase):
             cases = {
                 "beside the template's place": (original + image, beside_is_sent),
                 "only in the image": (
-                    original.replace(window.placeholder, "") + image,
+                    original.replace(window.placeholder_text, "") + image,
                     False,
                 ),
             }

@@ -50,10 +50,12 @@ class TestNewcomerWalk(BulkInviteMixin, HttpCase):
         self.assertTrue(lines[active].website_login_date)
         self.assertTrue(lines[active].replaces_own_password)
         self.assertFalse(lines[fresh].replaces_own_password)
-        self.assertEqual(window.replaces_count, 1)
-        # the operator unticks the contact who has a password of its own
-        lines[active].send = False
+        # the contact who has a password of its own is left alone unless ticked
+        self.assertEqual((lines[fresh].send, lines[active].send), (True, False))
         self.assertEqual(window.replaces_count, 0)
+        lines[active].send = True
+        self.assertEqual(window.replaces_count, 1)
+        lines[active].send = False
         with smtp_server(self.env) as smtp:
             answer = window.action_send()
         self.assertEqual(recipients(smtp), [fresh.email])

@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 
+from markupsafe import Markup, escape
+
 from odoo import Command, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 
@@ -41,8 +43,10 @@ class RandomPasswordMail(models.TransientModel):
     email_to = fields.Char(string="To", compute="_compute_recipients")
     subject = fields.Char()
     body = fields.Html(sanitize_style=True)
-    # what stands for the secret in the body under review (partner_login_mail.py)
+    # what stands for the secret in the mail (partner_login_mail.py), and what the
+    # operator reads in its place: words, where they were nowhere in the mail
     placeholder = fields.Char(readonly=True)
+    placeholder_text = fields.Char(string="In Its Place", readonly=True)
 
     @api.depends(
         "line_ids.refusal",
@@ -76,10 +80,11 @@ class RandomPasswordMail(models.TransientModel):
         refusals = self.env["partner.login.eligibility"]._refusals(partners)
         if len(partners) == 1 and refusals:
             raise UserError(refusals[partners.id])
+        reviewable = len(partners) - len(refusals) == 1
         wizard = self.create(
             {
-                "line_ids": self._line_commands(partners, refusals),
-                "reviewable": len(partners) - len(refusals) == 1,
+                "line_ids": self._line_commands(partners, refusals, reviewable),
+                "reviewable": reviewable,
             }
         )
         if wizard.reviewable:
@@ -98,6 +103,8 @@ class RandomPasswordMail(models.TransientModel):
             "res_id": wizard.id,
             "view_mode": "form",
             "target": "new",
+            # room for each contact's whole name beside its access and last login
+            "context": {"dialog_size": "extra-large"} if len(partners) > 1 else {},
         }
 
     def action_send(self):
@@ -135,7 +142,9 @@ class RandomPasswordMail(models.TransientModel):
             )
 
     @api.model
-    def _line_commands(self, partners, refusals):
+    def _line_commands(self, partners, refusals, reviewable):
+        """A line per contact; among several, a contact with a password of its own
+        is ticked only by the operator (the mail would replace that password)."""
         mail = self.env["partner.login.mail"]
         return [
             Command.create(
@@ -145,7 +154,8 @@ class RandomPasswordMail(models.TransientModel):
                     if partner.id in refusals
                     else mail._recipient(partner),
                     "refusal": refusals.get(partner.id),
-                    "send": partner.id not in refusals,
+                    "send": partner.id not in refusals
+                    and (reviewable or partner.website_access_state != "active"),
                     "turns_on_login": not partner.allow_login,
                 }
             )
@@ -158,12 +168,35 @@ class RandomPasswordMail(models.TransientModel):
         ).partner_id
         mail = self.env["partner.login.mail"]
         values = mail._values(partner, mail._template(TEMPLATE), self.credential_mode)
+        body = str(values[partner.id]["body_html"])
+        placeholder = values[partner.id]["placeholder"]
+        shown = placeholder
+        # a link's stand-in is an address nobody reads; a password's is in the text
+        words = str(escape(self._placeholder_words()))
+        if self.credential_mode == "password" and words not in body:
+            body, shown = body.replace(placeholder, words), words
         return {
             "email_from": values[partner.id]["email_from"],
             "subject": values[partner.id]["subject"],
-            "body": values[partner.id]["body_html"],
-            "placeholder": values[partner.id]["placeholder"],
+            "body": body,
+            "placeholder": placeholder,
+            "placeholder_text": shown,
         }
+
+    def _placeholder_words(self):
+        return self.env._("[temporary password, made when the mail goes out]")
+
+    def _body_to_send(self):
+        """The reviewed body with the placeholder back where the operator left the
+        words that stand for it, or None unless they are there exactly once (the
+        words were nowhere else in the mail: any second place is the operator's)."""
+        body = str(self.body or "")
+        shown = self.placeholder_text or self.placeholder
+        if shown == self.placeholder:
+            return body
+        if body.count(shown) != 1 or self.placeholder in body:
+            return None
+        return body.replace(shown, self.placeholder)
 
     def _recipients(self):
         """The contacts the window sends to, checked again: it may have stayed open
@@ -180,10 +213,38 @@ class RandomPasswordMail(models.TransientModel):
         return partners - partners.browse(refusals)
 
     def _deliver(self, partners, reviewed=None):
-        """The mails, as a run of their own (partner.invite.run, ``_send_now``)."""
+        """The mails, as a run of their own (partner.invite.run, ``_send_now``),
+        which lists the window's other contacts as skipped."""
         return self.env["partner.invite.run"]._send_now(
-            partners, reviewed=reviewed, credential_mode=self.credential_mode
+            partners,
+            reviewed=reviewed,
+            credential_mode=self.credential_mode,
+            left_out=self._left_out(partners),
         )
+
+    def _left_out(self, partners):
+        """{(rule, why): contact ids} of the window's other contacts (refused, or
+        unticked by the operator): the run's Skipped count is the "left out" of
+        the window's notification."""
+        left_out = self.line_ids.partner_id - partners
+        if not left_out:
+            return {}
+        eligibility = self.env["partner.login.eligibility"]
+        refusals = eligibility._refusals(left_out)
+        lines = self.env["partner.invite.run.line"]
+        # the rule of each refusal, where the run's lines know it (bulk rules)
+        known_rules = {rule for rule, _message in lines._selection_rule()}
+        rule_of = {
+            message: rule
+            for rule, message, _domain in eligibility._rules()
+            if rule in known_rules
+        }
+        unticked = self.env._("Unticked in the Random Password Mail window")
+        grouped = {}
+        for partner in left_out:
+            why = refusals.get(partner.id) or unticked
+            grouped.setdefault((rule_of.get(why, False), why), []).append(partner.id)
+        return grouped
 
     def _retry_text(self, run):
         """When the worker job tries again, in the operator's time zone."""
@@ -197,8 +258,9 @@ class RandomPasswordMail(models.TransientModel):
         undoes its password; one the server asks to try again later goes out by
         itself shortly."""
         mail = self.env["partner.login.mail"]
-        if not mail._secret_in_one_place(
-            self.body, self.credential_mode, self.placeholder
+        body = self._body_to_send()
+        if body is None or not mail._secret_in_one_place(
+            body, self.credential_mode, self.placeholder
         ):
             raise UserError(
                 self.env._(
@@ -207,7 +269,7 @@ class RandomPasswordMail(models.TransientModel):
                     "only there (never in an image or a second link, and a link "
                     "with no other attribute than style, class, title, target and "
                     "rel).",
-                    placeholder=self.placeholder,
+                    placeholder=self.placeholder_text or self.placeholder,
                 )
             )
         partner = self._recipients()
@@ -218,7 +280,7 @@ class RandomPasswordMail(models.TransientModel):
                 partner,
                 reviewed={
                     "subject": self.subject,
-                    "body_html": self.body,
+                    "body_html": Markup(body),  # the operator's, sanitized on write
                     "placeholder": self.placeholder,
                 },
             )
