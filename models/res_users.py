@@ -131,7 +131,7 @@ class ResUsers(models.Model):
         domain = super()._get_login_domain(login)
         if not isinstance(login, str) or "\x00" in login:
             # PostgreSQL refuses NUL in text: refuse like an unknown login, not a crash
-            return [("id", "=", 0)]
+            return compat.login_domain([("id", "=", 0)])
         identifier = self.env["res.users.login.identifier"]
         # the website addon adds its scope to what this returns; the exact login
         # must be looked for on the current website already here
@@ -144,10 +144,12 @@ class ResUsers(models.Model):
             # Odoo's exact login first (internal users are untouched), but not over
             # another contact's email login: such an email logs nobody in
             if exact.share and identifier._claimed_by_another(login, exact):
-                return [("id", "=", 0)]
+                return compat.login_domain([("id", "=", 0)])
             return domain
         user_id = identifier._user_id(login)
-        return compat.domain_or([domain, [("id", "=", user_id)]]) if user_id else domain
+        if not user_id:
+            return domain
+        return compat.login_domain(compat.domain_or([domain, [("id", "=", user_id)]]))
 
     def _check_credentials(self, credential, env):
         attempt = LoginAttempt.current()
