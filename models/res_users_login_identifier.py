@@ -146,7 +146,8 @@ class ResUsersLoginIdentifier(models.AbstractModel):
         ``website_id`` (None: every website), would meet a login that exists, in
         any case: another user's login, a contact's username (unique across all
         websites), the email another contact logs in by (its login mail's, or its
-        own with Allow Login), a login-enabled contact's Reference."""
+        own with Allow Login or a portal user, kept out for now or not), a
+        login-enabled contact's Reference."""
         typed = (login or "").strip().lower()
         if not typed:
             return False
@@ -164,7 +165,10 @@ class ResUsersLoginIdentifier(models.AbstractModel):
                    UNION ALL
                    SELECT 1 FROM res_partner p
                     WHERE (p.website_login_email = %(email)s
-                           OR (p.email_normalized = %(email)s AND p.allow_login))
+                           OR (p.email_normalized = %(email)s
+                               AND (p.allow_login OR EXISTS (
+                                    SELECT 1 FROM res_users pu
+                                     WHERE pu.partner_id = p.id AND pu.share))))
                       AND p.id != %(own)s AND %(partner_on_website)s
                    UNION ALL
                    SELECT 1 FROM res_partner p
