@@ -135,7 +135,8 @@ class PartnerLoginUsername(models.AbstractModel):
     def _check_login_without_username(self, partners):
         """Without a username, a contact's portal user logs in with the email: it
         needs one that is its own, no other user's login and no other login-enabled
-        contact's address (the login would take it from them)."""
+        contact's address (the login would take it from them); with Odoo's website
+        addon, on the contact's website (res.users.login.identifier._login_taken)."""
         identifier = self.env["res.users.login.identifier"]
         websites = "website_id" in self.env["res.users"]._fields
         # sudo: portal users and logins are checked whatever the writer may read
