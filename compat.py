@@ -56,6 +56,15 @@ def domain_or(domains):
     return expression.OR(domains)
 
 
+def login_domain(domain):
+    """``domain`` as res.users._get_login_domain returns it, for the overrides
+    after this one to extend: 18.0 a list (the website addon adds ``+ list``),
+    19.0 a ``Domain`` (it adds ``& list``, which a list does not take)."""
+    if ODOO_MAJOR >= 19:
+        return Domain(domain)
+    return list(domain)
+
+
 # -- login hooks -------------------------------------------------------------------
 
 # 18.0: ``res.users._login(cls, db, credential, user_agent_env)`` is a class method

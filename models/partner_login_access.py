@@ -57,19 +57,29 @@ class PartnerLoginAccess(models.AbstractModel):
             return
         partners.flush_recordset(["website_invite_count", "website_login_email"])
         # the address the mail went to is theirs to log in with (the latest owner of
-        # an address wins: res_users_login_identifier.py)
+        # an address wins: res_users_login_identifier.py), on their website only
+        # where Odoo's website addon gives accounts per website
+        same_website = SQL("TRUE")
+        if "website_id" in self.env["res.users"]._fields:
+            partners.flush_model(["website_id"])
+            same_website = SQL(
+                "(other.website_id IS NULL OR mailed.website_id IS NULL"
+                " OR other.website_id = mailed.website_id)"
+            )
         self.env.cr.execute(
             SQL(
-                """UPDATE res_partner SET website_login_email = NULL
-                    WHERE website_login_email IN (
-                          SELECT email_normalized FROM res_partner WHERE id IN %(ids)s)
-                      AND id NOT IN %(ids)s;
+                """UPDATE res_partner other SET website_login_email = NULL
+                     FROM res_partner mailed
+                    WHERE mailed.id IN %(ids)s
+                      AND other.website_login_email = mailed.email_normalized
+                      AND other.id NOT IN %(ids)s AND %(same_website)s;
                    UPDATE res_partner
                       SET website_invite_count = %(count)s,
                           website_login_email = email_normalized
                     WHERE id IN %(ids)s""",
                 count=SQL("COALESCE(website_invite_count, 0) + 1") if by_run else 0,
                 ids=tuple(partners.ids),
+                same_website=same_website,
             )
         )
         self.env["res.partner"].invalidate_model(

@@ -136,7 +136,13 @@ class PartnerLoginDelivery(models.AbstractModel):
             bulk=run.origin == "bulk",
             key_user=run.origin == "key_user",
         )
-        collisions = self.env["res.users"]._website_login_collisions(lines.partner_id)
+        # the eligibility's refusals name a taken login, except to a key user, whose
+        # run fails such a line as before
+        collisions = (
+            self.env["res.users"]._website_login_collisions(lines.partner_id)
+            if run.origin == "key_user"
+            else {}
+        )
         for line in lines:
             if line.partner_id.id in refusals:
                 outcome.refused[line.id] = ("skipped", refusals[line.partner_id.id])

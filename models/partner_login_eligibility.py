@@ -267,7 +267,8 @@ class PartnerLoginEligibility(models.AbstractModel):
     @api.model
     def _refusals(self, partners, bulk=False, key_user=False):
         """:returns: {partner id: message} for the contacts of ``partners`` refused,
-        each with the first rule it fails."""
+        each with the first rule it fails, then those whose new login would be
+        another user's (res.users._website_login_collisions)."""
         refusals = {}
         candidates = partners.with_context(active_test=False)
         rules = self._rules(bulk, key_user)
@@ -288,4 +289,16 @@ class PartnerLoginEligibility(models.AbstractModel):
             for partner in candidates - passing:
                 refusals[partner.id] = message
             candidates = passing
+        if not key_user:
+            # named before any mail or password, not as the mail server's failure
+            # (the key user's pages keep their own answer: it names no login)
+            collisions = self.env["res.users"]._website_login_collisions(
+                passing_all | candidates
+            )
+            for partner_id, login in collisions.items():
+                refusals[partner_id] = self.env._(
+                    "The login %(login)s already belongs to another user: give the "
+                    "contact a username.",
+                    login=login,
+                )
         return refusals

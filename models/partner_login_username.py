@@ -135,29 +135,16 @@ class PartnerLoginUsername(models.AbstractModel):
     def _check_login_without_username(self, partners):
         """Without a username, a contact's portal user logs in with the email: it
         needs one that is its own, no other user's login and no other login-enabled
-        contact's address (the login would take it from them)."""
+        contact's address (the login would take it from them); with Odoo's website
+        addon, on the contact's website (res.users.login.identifier._login_taken)."""
+        identifier = self.env["res.users.login.identifier"]
+        websites = "website_id" in self.env["res.users"]._fields
         # sudo: portal users and logins are checked whatever the writer may read
-        users = self.env["res.users"].sudo().with_context(active_test=False)
-        contacts = self.env["res.partner"].sudo()
         for partner in partners.sudo().filtered("website_user_id"):
             email = partner.email_normalized
-            taken = email and (
-                users.search_count(
-                    [("login", "=", email), ("id", "!=", partner.website_user_id.id)],
-                    limit=1,
-                )
-                or contacts.search_count(
-                    [
-                        ("email_normalized", "=", email),
-                        ("id", "!=", partner.id),
-                        "|",
-                        ("allow_login", "=", True),
-                        ("user_ids.share", "=", True),
-                    ],
-                    limit=1,
-                )
-            )
-            if not email or taken:
+            if not email or identifier._login_taken(
+                email, partner.website_id.id if websites else None, partner.id
+            ):
                 raise ValidationError(
                     self.env._(
                         "%(contact)s: without a username its portal user would have "

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessDenied, UserError
+from odoo.http import request
 from odoo.tools import SQL, create_index
 
 from .. import compat
@@ -130,11 +131,25 @@ class ResUsers(models.Model):
         domain = super()._get_login_domain(login)
         if not isinstance(login, str) or "\x00" in login:
             # PostgreSQL refuses NUL in text: refuse like an unknown login, not a crash
-            return [("id", "=", 0)]
-        if self.sudo().search_count(domain, limit=1):
-            return domain  # Odoo's exact login first: internal users are untouched
-        user_id = self.env["res.users.login.identifier"]._user_id(login)
-        return compat.domain_or([domain, [("id", "=", user_id)]]) if user_id else domain
+            return compat.login_domain([("id", "=", 0)])
+        identifier = self.env["res.users.login.identifier"]
+        # the website addon adds its scope to what this returns; the exact login
+        # must be looked for on the current website already here
+        website_id = identifier._current_website_id()
+        scope = [("website_id", "in", [False, website_id])] if website_id else []
+        exact = self.sudo().search(
+            compat.domain_and([domain, scope]), order=self._get_login_order(), limit=1
+        )
+        if exact:
+            # Odoo's exact login first (internal users are untouched), but not over
+            # another contact's email login: such an email logs nobody in
+            if exact.share and identifier._claimed_by_another(login, exact):
+                return compat.login_domain([("id", "=", 0)])
+            return domain
+        user_id = identifier._user_id(login)
+        if not user_id:
+            return domain
+        return compat.login_domain(compat.domain_or([domain, [("id", "=", user_id)]]))
 
     def _check_credentials(self, credential, env):
         attempt = LoginAttempt.current()
@@ -417,17 +432,37 @@ class ResUsers(models.Model):
         login would be another user's already (one query)."""
         without_user = partners.filtered(lambda partner: not partner.website_user_id)
         login_by_partner = {p.id: p._website_default_login() for p in without_user}
+        if not any(login_by_partner.values()):
+            return {}
+        identifier = self.env["res.users.login.identifier"]
+        websites = "website_id" in self._fields
+        # A username is unique among usernames and logins already (one indexed
+        # query for a bulk batch); an email login must also be nobody else's email
+        # login. Both as Odoo's website addon: one account per login per website.
         # sudo: logins of every user, archived ones included
         users = self.env["res.users"].sudo().with_context(active_test=False)
-        logins = list(login_by_partner.values())
-        if not logins:
-            return {}
-        taken = set(users.search([("login", "in", logins)]).mapped("login"))
-        return {
-            partner_id: login
-            for partner_id, login in login_by_partner.items()
-            if login in taken
-        }
+        with_username = without_user.filtered("username")
+        taken_by = {}
+        for user in users.search(
+            [("login", "in", [login_by_partner[p.id] for p in with_username])]
+        ):
+            taken_by.setdefault(user.login, []).append(
+                user.website_id.id if websites else None
+            )
+        collisions = {}
+        for partner in without_user:
+            login = login_by_partner[partner.id]
+            website_id = partner.website_id.id if websites else None
+            if partner.username:
+                taken = any(
+                    not website_id or not other or other == website_id
+                    for other in taken_by.get(login, ())
+                )
+            else:
+                taken = identifier._login_taken(login, website_id, partner.id)
+            if taken:
+                collisions[partner.id] = login
+        return collisions
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -502,6 +537,7 @@ class ResUsers(models.Model):
         # token): whether it may log in stays a manager's decision, and a contact
         # kept out never gets this far (res.partner._get_partner_from_token).
         signing_up_new_contact = "partner_id" not in values
+        self._website_check_signup_login(values)
         user = super()._signup_create_user(values)
         if signing_up_new_contact:
             # sudo: the visitor signing up has no rights on contacts. Not Website
@@ -509,6 +545,27 @@ class ResUsers(models.Model):
             # send it.
             user.partner_id.sudo().write({"allow_login": True})
         return user
+
+    @api.model
+    def _website_check_signup_login(self, values):
+        """A sign-up may not take a login somebody logs in by already, in any case
+        (res.users.login.identifier._login_taken): refused with Odoo's own answer
+        to a taken login, whatever takes it."""
+        website_id = values.get("website_id")
+        if not website_id and "website_id" in self._fields:
+            # as the website addon gives the new user its website (whether its
+            # override runs before this one or after)
+            website = self.env["website"].get_current_website()
+            if request and website.specific_user_account:
+                website_id = website.id
+        if self.env["res.users.login.identifier"]._login_taken(
+            values.get("login"), website_id, values.get("partner_id")
+        ):
+            raise UserError(
+                self.env._(
+                    "Another user is already registered using this email address."
+                )
+            )
 
     @api.constrains("login")
     def _check_login_not_a_username(self):

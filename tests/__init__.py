@@ -25,6 +25,7 @@ from . import (
     test_rpc_access,
     test_sessions,
     test_signup,
+    test_signup_taken_login,
     test_temporary_password,
     test_username,
 )
