@@ -489,7 +489,8 @@ class TestKeyUser(WebsiteLoginCase, HttpCase):
         for target in (self.bob, self.ada, self.kim, self.employee.partner_id):
             response = self.url_open(f"/my/colleagues/{target.id}/revoke")
             self.assertEqual(response.status_code, 403, target.name)
-            self.assertNotIn(target.name, response.text)
+            if target != self.kim:  # the page names who is logged in
+                self.assertNotIn(target.name, response.text)
         self.assertEqual(
             self.url_open(f"/my/colleagues/{self.cole.id}/invite").status_code, 404
         )
@@ -546,10 +547,14 @@ class TestKeyUser(WebsiteLoginCase, HttpCase):
         self.make_contact(
             name="Kim Y", username="kim.y", parent_id=self.other_company.id
         )
-        hana = self.make_contact(
+        # another customer's key user (the demo's, where demo data is loaded)
+        hana = self.env["res.partner"].search(
+            [("username", "=ilike", "hana.green")]
+        ) or self.make_contact(
             name="Hana Green", username="hana.green", parent_id=self.other_company.id
         )
-        hana.with_user(self.manager).website_admin = True
+        if not hana.website_admin:
+            hana.with_user(self.manager).website_admin = True
         self.log_in("kim", KIM_PASSWORD)
         with smtp_server(self.env) as smtp:
             for probe in ("kim.y", "admin", "HANA.GREEN"):
