@@ -491,8 +491,8 @@ class PartnerLoginDelegation(models.AbstractModel):
                 refusals[partner.id] = (
                     "invite_pending",
                     self.env._(
-                        "Invited: a new invite can go out once this one expires, "
-                        "from %(when)s.",
+                        "Invited: can be invited again once this invite expires, "
+                        "%(when)s.",
                         when=key_user._website_expiry_text(
                             partner.website_password_expires
                         ),
