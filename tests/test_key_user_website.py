@@ -41,7 +41,8 @@ class TestKeyUserWebsite(WebsiteLoginCase, HttpCase):
         cls.kim.with_user(cls.manager).website_admin = True
 
     def logs_in_on(self, website, login, password):
-        """/web/login of ``website`` (its host) takes the pair."""
+        """/web/login of ``website`` (its host) takes the pair (or shows the login
+        page again, refused)."""
         host = {"Host": website.domain.split("://")[1]}
         self.url_open("/web/session/logout", headers=host, allow_redirects=False)
         page = self.url_open("/web/login", headers=host)
@@ -52,6 +53,7 @@ class TestKeyUserWebsite(WebsiteLoginCase, HttpCase):
             headers=host,
             allow_redirects=False,
         )
+        self.assertIn(response.status_code, (200, 303), login)
         return response.status_code == 303
 
     def setUp(self):
