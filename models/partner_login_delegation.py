@@ -491,10 +491,9 @@ class PartnerLoginDelegation(models.AbstractModel):
                 refusals[partner.id] = (
                     "invite_pending",
                     self.env._(
-                        "Invited: can be invited again once this invite expires, "
-                        "%(when)s.",
-                        when=key_user._website_expiry_text(
-                            partner.website_password_expires
+                        "Can be invited again once this invite expires, %(when)s.",
+                        when=self._moment_for(
+                            key_user, partner.website_password_expires
                         ),
                     ),
                 )
@@ -513,6 +512,16 @@ class PartnerLoginDelegation(models.AbstractModel):
             for partner in partners
             if partner.id in refusals
         }
+
+    @api.model
+    def _moment_for(self, key_user, moment):
+        """``moment`` as the key user's page writes its dates (its language's
+        format, its time zone, named)."""
+        tz = key_user.tz or "UTC"
+        when = tools.format_datetime(
+            self.env, moment, tz=tz, dt_format=False, lang_code=key_user.lang
+        )
+        return f"{when} ({tz})"
 
     @api.model
     def _row_actions(self, key_user, colleagues):

@@ -520,7 +520,7 @@ class TestKeyUser(WebsiteLoginCase, HttpCase):
             )
         cole = self.row(self.cole)
         self.assertNotIn("o_colleague_invite", cole)
-        self.assertIn("can be invited again once this invite expires", cole)
+        self.assertIn("Can be invited again once this invite expires", cole)
         self.assertIn("(Asia/Tokyo)", cole)
         self.assertIn("Invite again", self.row(lapsed))
         for partner in (no_mail, bad_mail):
