@@ -137,6 +137,7 @@ class WebsiteLoginPortal(CustomerPortal):
                 "search_in": "all",
                 "default_url": "/my/colleagues",
                 "message": request.session.pop(COLLEAGUES_MESSAGE, None),
+                "row_actions": delegation._row_actions(key_user, colleagues),
                 "access_labels": dict(
                     request.env["res.partner"]
                     ._fields["website_access_state"]
@@ -159,17 +160,20 @@ class WebsiteLoginPortal(CustomerPortal):
         values = self._prepare_portal_layout_values()
         values.update(page_name="colleague_new", key_user=key_user, post=post)
         if request.httprequest.method == "POST":
+            # no savepoint of its own: _add undoes its changes on a refusal and
+            # keeps the refusal's count, which this request then commits
             try:
-                with request.env.cr.savepoint():
-                    _colleague, message = delegation._add(
-                        key_user,
-                        post.get("name"),
-                        post.get("email"),
-                        post.get("username"),
-                        invite=bool(post.get("invite")),
-                    )
+                _colleague, message = delegation._add(
+                    key_user,
+                    post.get("name"),
+                    post.get("email"),
+                    post.get("username"),
+                    invite=bool(post.get("invite")),
+                )
             except (UserError, ValidationError) as error:
                 values["error"] = error.args[0]
+                if suggestion := getattr(error, "suggestion", ""):
+                    values["post"] = {**post, "username": suggestion}
             else:
                 return self._colleagues_redirect(message)
         return request.render("partner_website_login.portal_colleague_new", values)
@@ -179,16 +183,30 @@ class WebsiteLoginPortal(CustomerPortal):
         type="http",
         auth="user",
         website=True,
-        methods=["POST"],
+        methods=["GET", "POST"],
     )
     def my_colleague_act(self, partner_id, act, **post):
-        """Invite (again, or with Allow Login back on) or revoke one colleague."""
+        """Invite (again, or with Allow Login back on) or revoke one colleague; a
+        revoke is asked for (GET) and confirmed (POST)."""
         delegation = request.env["partner.login.delegation"]
         key_user = delegation._key_user()
         partner = request.env["res.partner"].browse(partner_id)
         acts = {"invite": delegation._invite, "revoke": delegation._revoke}
         if act not in acts:
             raise request.not_found()
+        if request.httprequest.method != "POST":
+            if act != "revoke":
+                raise request.not_found()
+            values = self._prepare_portal_layout_values()
+            values.update(
+                page_name="colleague_remove",
+                key_user=key_user,
+                # not a colleague of the key user's: Forbidden, nothing said
+                colleague=delegation._manageable(key_user, [partner_id]),
+            )
+            return request.render(
+                "partner_website_login.portal_colleague_remove", values
+            )
         try:
             with request.env.cr.savepoint():
                 message = acts[act](key_user, partner)

@@ -5,7 +5,8 @@ Whatever happens to a contact's login (an invite went out, it bounced or lapsed,
 contact chose a password, a manager or Odoo's own screens ended its access, its
 email was changed), the code that sees it calls one transition below; nothing else
 writes ``website_access_state``, ``website_password_expires``,
-``website_invite_count`` or ``website_email_held``.
+``website_invite_count``, ``website_email_held`` or
+``website_access_ended_by_manager``.
 """
 
 from markupsafe import escape
@@ -133,6 +134,27 @@ class PartnerLoginAccess(models.AbstractModel):
                 "website_password_expires": False,
                 "website_invite_count": 0,
             },
+        )
+
+    @api.model
+    def _ended_by_manager(self, partners):
+        """Somebody of the seller (a Website Login manager, Odoo's portal wizard or
+        user form) took their login away: it stands until such a person gives it
+        back, whatever the company's Website Administrator may do."""
+        self._write(
+            partners.sudo().filtered(
+                lambda partner: not partner.website_access_ended_by_manager
+            ),
+            {"website_access_ended_by_manager": True},
+        )
+
+    @api.model
+    def _given_back_by_manager(self, partners):
+        """Somebody of the seller let them log in again (Allow Login, a password
+        mail, Odoo's portal wizard or user form)."""
+        self._write(
+            partners.sudo().filtered("website_access_ended_by_manager"),
+            {"website_access_ended_by_manager": False},
         )
 
     @api.model

@@ -25,6 +25,38 @@ from .partner_login_username import USERNAME_PATTERN
 from .website_login_settings import MANAGER_GROUP, website_setting
 
 COLLEAGUES_PER_PAGE = 20
+# States of a colleague whose invite went out before
+INVITED_BEFORE = ("invited", "expired", "unanswered")
+# Reasons not to invite that the Colleagues page's Access column shows already
+SAID_BY_ACCESS = ("active", "awaiting_approval")
+
+
+class CountedRefusal(UserError):
+    """A refusal that would tell something about other companies' logins or
+    addresses: it counts against the key user's daily limit, so that probing is
+    as dear as adding."""
+
+    def __init__(self, message, suggestion=""):
+        super().__init__(message)
+        self.suggestion = suggestion
+
+
+class PartnerLoginDelegationRefusal(models.Model):
+    _name = "partner.login.delegation.refusal"
+    _description = "A key user's refused username or address, counted in its limit"
+    _log_access = False
+
+    key_user_id = fields.Many2one(
+        "res.partner", required=True, index=True, ondelete="cascade"
+    )
+    refused_at = fields.Datetime(required=True, default=fields.Datetime.now)
+
+    @api.autovacuum
+    def _gc_counted(self):
+        """Only the last 24 hours count."""
+        self.search(
+            [("refused_at", "<", fields.Datetime.now() - timedelta(days=1))]
+        ).unlink()
 
 
 class PartnerLoginDelegation(models.AbstractModel):
@@ -134,14 +166,8 @@ class PartnerLoginDelegation(models.AbstractModel):
         """At most the setting's number of colleagues added or invited by one key
         user in 24 hours: each invite counts (a re-invite too), and so does each
         contact added without one (``partners`` about to be invited, ``new`` about
-        to be added). The key user's row is updated first: of two requests at once,
-        the second fails to serialize and Odoo runs it again, seeing the first."""
-        self.env.cr.execute(
-            SQL(
-                "UPDATE res_partner SET write_date = write_date WHERE id = %s",
-                key_user.id,
-            )
-        )
+        to be added), and each username or address refused (CountedRefusal)."""
+        self._serialize(key_user)
         since = fields.Datetime.now() - timedelta(hours=24)
         self.env["res.partner"].flush_model(["website_added_by_id"])
         self.env["partner.invite.run"].flush_model(["key_user_id"])
@@ -158,7 +184,10 @@ class PartnerLoginDelegation(models.AbstractModel):
                    UNION ALL
                    SELECT 1, id FROM res_partner
                     WHERE website_added_by_id = %(key)s AND create_date > %(since)s
-                      AND id NOT IN (SELECT partner_id FROM invited)""",
+                      AND id NOT IN (SELECT partner_id FROM invited)
+                   UNION ALL
+                   SELECT 2, NULL FROM partner_login_delegation_refusal
+                    WHERE key_user_id = %(key)s AND refused_at > %(since)s""",
                 key=key_user.id,
                 since=since,
             )
@@ -179,6 +208,25 @@ class PartnerLoginDelegation(models.AbstractModel):
             )
 
     @api.model
+    def _serialize(self, key_user):
+        """The key user's row is updated first: of two requests at once, the second
+        fails to serialize and Odoo runs it again, seeing the first."""
+        self.env.cr.execute(
+            SQL(
+                "UPDATE res_partner SET write_date = write_date WHERE id = %s",
+                key_user.id,
+            )
+        )
+
+    @api.model
+    def _count_refusal(self, key_user):
+        self._serialize(key_user)
+        # sudo: the count is the addon's record; the key user reads none of it
+        self.env["partner.login.delegation.refusal"].sudo().create(
+            {"key_user_id": key_user.id}
+        )
+
+    @api.model
     def _address_refusal(self, email, colleague=None):
         """Why a key user may not mail this address (to a new colleague, or to
         ``colleague``), or None. One message for every reason: the page must not
@@ -196,6 +244,12 @@ class PartnerLoginDelegation(models.AbstractModel):
         bounced_often = self.env["partner.login.eligibility"]._bounced_often_ids()
         partners = self.env["res.partner"].sudo().with_context(active_test=False)
         others = [("id", "!=", colleague.id)] if colleague else []
+        # a new colleague's address may be nobody's elsewhere: were only logins
+        # refused, the answer would tell a login from a mere contact's address
+        if not colleague and partners.search_count(
+            [("email_normalized", "=", email)], limit=1
+        ):
+            return refused
         if partners.search_count(
             [
                 ("email_normalized", "=", email),
@@ -235,10 +289,22 @@ class PartnerLoginDelegation(models.AbstractModel):
     @api.model
     def _add(self, key_user, name, email, username="", invite=True):
         """A new colleague under the key user's company, Website Enabled, and its
-        invite unless a manager must approve it first.
+        invite unless a manager must approve it first. A refused username or
+        address is counted against the daily limit (the caller commits it).
 
         :returns: (the new contact in sudo, message for the key user)
+        :raises UserError: nothing added (a CountedRefusal, with a suggestion for
+            a refused username)
         """
+        try:
+            with self.env.cr.savepoint():
+                return self._add_colleague(key_user, name, email, username, invite)
+        except CountedRefusal:
+            self._count_refusal(key_user)
+            raise
+
+    @api.model
+    def _add_colleague(self, key_user, name, email, username, invite):
         name = " ".join((name or "").split())
         normalized = tools.email_normalize(email or "", strict=True)
         if not name:
@@ -265,29 +331,29 @@ class PartnerLoginDelegation(models.AbstractModel):
                 )
             )
         if refusal := self._address_refusal(normalized):
-            raise UserError(refusal)
+            raise CountedRefusal(refusal)
         username = self._username_for(username, normalized)
         approval = website_setting(self.env, "key_user_approval")
+        partners = self.env["res.partner"].sudo()
+        values = {
+            "name": name,
+            "email": normalized,
+            "parent_id": company.id,
+            "type": "contact",
+            "company_id": company.company_id.id,
+            "lang": key_user.lang,
+            "tz": key_user.tz,
+            "website_enabled": True,
+            "username": username,
+            "website_added_by_id": key_user.id,
+            "website_awaiting_approval": approval,
+        }
+        if "website_id" in partners._fields:
+            # with Odoo's website: the key user's shop is the colleague's (its
+            # invite links there, and its login works there only)
+            values["website_id"] = key_user.website_id.id
         # sudo: the checks above are the key user's rights; it has none on contacts
-        colleague = (
-            self.env["res.partner"]
-            .sudo()
-            .create(
-                {
-                    "name": name,
-                    "email": normalized,
-                    "parent_id": company.id,
-                    "type": "contact",
-                    "company_id": company.company_id.id,
-                    "lang": key_user.lang,
-                    "tz": key_user.tz,
-                    "website_enabled": True,
-                    "username": username,
-                    "website_added_by_id": key_user.id,
-                    "website_awaiting_approval": approval,
-                }
-            )
-        )
+        colleague = partners.create(values)
         note = self.env._(
             "Added from the portal by %(key_user)s, Website Administrator of "
             "%(company)s.",
@@ -310,31 +376,54 @@ class PartnerLoginDelegation(models.AbstractModel):
 
     @api.model
     def _username_for(self, username, email):
-        """The username asked for, or one made from the address; a taken one is
-        refused without naming who holds it."""
-        usernames = self.env["partner.login.username"]
+        """The username asked for, or one made from the address. A taken one is
+        refused without a word on whose it is or where (another company, one of
+        our users): the answer offers a free one instead."""
         if username := (username or "").strip():
             vals = {"username": username}
-            usernames._normalize(vals)  # its form: the message names only it
-            try:
-                usernames._check_available(self.env["res.partner"], [username])
-            except ValidationError as error:
-                raise UserError(
-                    self.env._(
-                        "The username %(username)s cannot be used: choose another.",
-                        username=username,
-                    )
-                ) from error
-            return username
+            # its form: the message names only what was typed
+            self.env["partner.login.username"]._normalize(vals)
+            if self._username_free(username):
+                return username
+            suggestion = self._free_username(username)
+            raise CountedRefusal(
+                self.env._(
+                    "Choose another username, %(suggestion)s for example.",
+                    suggestion=suggestion,
+                )
+                if suggestion
+                else self.env._("Choose another username."),
+                suggestion=suggestion,
+            )
         suggested = re.sub(r"[^A-Za-z0-9._-]", "", email.split("@")[0])[:58] or "user"
-        for candidate in (suggested, f"{suggested}.{secrets.randbelow(10000):04d}"):
-            try:
-                usernames._check_available(self.env["res.partner"], [candidate])
-            except ValidationError:
-                continue
-            if USERNAME_PATTERN.fullmatch(candidate):
-                return candidate
+        if self._username_free(suggested):
+            return suggested
+        if free := self._free_username(suggested):
+            return free
         raise UserError(self.env._("Choose a username for your colleague."))
+
+    @api.model
+    def _username_free(self, username):
+        if not USERNAME_PATTERN.fullmatch(username):
+            return False
+        try:
+            self.env["partner.login.username"]._check_available(
+                self.env["res.partner"], [username]
+            )
+        except ValidationError:
+            return False
+        return True
+
+    @api.model
+    def _free_username(self, base):
+        """``base`` and four random digits, free: random, so that the suggestion
+        tells nothing of how many similar ones exist."""
+        base = base[:59]
+        for _attempt in range(5):
+            candidate = f"{base}.{secrets.randbelow(10000):04d}"
+            if self._username_free(candidate):
+                return candidate
+        return ""
 
     @api.model
     def _invite(self, key_user, partners):
@@ -344,46 +433,132 @@ class PartnerLoginDelegation(models.AbstractModel):
         :returns: the message for the key user
         """
         partners = self._manageable(key_user, partners.ids)
-        if waiting := partners.filtered("website_awaiting_approval"):
-            raise UserError(
-                self.env._(
-                    "%(colleague)s waits for our approval: the invite goes out once "
-                    "it is given.",
-                    colleague=", ".join(waiting.mapped("name")),
-                )
-            )
-        if active := partners.filtered(
-            lambda partner: (
-                partner.website_access_state == "active" and partner.allow_login
-            )
-        ):
-            # a new password would end one of their own: Reset Password is theirs
-            raise UserError(
-                self.env._(
-                    "%(colleague)s already uses a password of their own: if they "
-                    "forgot it, they choose a new one with Reset Password on the "
-                    "login page.",
-                    colleague=", ".join(active.mapped("name")),
-                )
-            )
-        refusals = self.env["partner.login.eligibility"]._refusals(
-            partners, key_user=True
-        )
-        for partner in partners:
-            refusal = self._address_refusal(partner.email_normalized, partner)
-            if refusal and partner.id not in refusals:
-                refusals[partner.id] = refusal
-        if refusals:
+        if refusals := self._invite_refusals(key_user, partners):
             raise UserError(
                 "\n".join(
-                    f"{partner.name}: {message}"
-                    for partner, message in zip(
-                        partners.browse(list(refusals)), refusals.values(), strict=True
-                    )
+                    f"{partners.browse(partner_id).name}: {message}"
+                    for partner_id, (_reason, message) in refusals.items()
                 )
             )
         self._check_daily_limit(key_user, partners)
         return self._deliver(key_user, partners)
+
+    @api.model
+    def _invite_refusals(self, key_user, partners):
+        """Why the key user may not invite each of ``partners`` (colleagues it
+        manages, in sudo) now: the one gate of its Invite, which its page asks
+        before offering the button.
+
+        :returns: {partner id: (reason, message)}, in the order of ``partners``
+        """
+        refusals = {}
+        for partner in partners:
+            if partner.website_access_ended_by_manager and not partner.allow_login:
+                refusals[partner.id] = (
+                    "ended_by_manager",
+                    self.env._(
+                        "We removed this login: ask us if it should be given back."
+                    ),
+                )
+            elif partner.website_awaiting_approval:
+                refusals[partner.id] = (
+                    "awaiting_approval",
+                    self.env._(
+                        "Waits for our approval: the invite goes out once it is given."
+                    ),
+                )
+            elif partner.website_access_state == "active" and partner.allow_login:
+                # a new password would end one of their own: Reset Password is theirs
+                refusals[partner.id] = (
+                    "active",
+                    self.env._(
+                        "Uses a password of their own: if they forgot it, they "
+                        "choose a new one with Reset Password on the login page."
+                    ),
+                )
+            elif not partner.website_email_valid:
+                refusals[partner.id] = (
+                    "invalid_email",
+                    self.env._(
+                        "No valid email address: ask us to correct it, then invite."
+                    ),
+                )
+            elif (
+                partner.website_access_state == "invited"
+                and partner.website_password_expires
+                and partner.website_password_expires > fields.Datetime.now()
+            ):
+                refusals[partner.id] = (
+                    "invite_pending",
+                    self.env._(
+                        "Can be invited again once this invite expires, %(when)s.",
+                        when=self._moment_for(
+                            key_user, partner.website_password_expires
+                        ),
+                    ),
+                )
+        rest = partners.filtered(lambda partner: partner.id not in refusals)
+        eligibility = self.env["partner.login.eligibility"]._refusals(
+            rest, key_user=True
+        )
+        for partner in rest:
+            message = eligibility.get(partner.id) or self._address_refusal(
+                partner.email_normalized, partner
+            )
+            if message:
+                refusals[partner.id] = ("refused", message)
+        return {
+            partner.id: refusals[partner.id]
+            for partner in partners
+            if partner.id in refusals
+        }
+
+    @api.model
+    def _moment_for(self, key_user, moment):
+        """``moment`` as the key user's page writes its dates (its language's
+        format, its time zone, named)."""
+        tz = key_user.tz or "UTC"
+        when = tools.format_datetime(
+            self.env, moment, tz=tz, dt_format=False, lang_code=key_user.lang
+        )
+        return f"{when} ({tz})"
+
+    @api.model
+    def _row_actions(self, key_user, colleagues):
+        """What the Colleagues page offers on each row: only what the key user may
+        do, and why not where it may not.
+
+        :returns: {partner id: {"invite": "invite", "invite_again", "allow_login"
+            or None, "remove": bool, "reason": text or None}}
+        """
+        manageable = colleagues.filtered(
+            lambda colleague: colleague != key_user and not colleague.website_admin
+        )
+        refusals = self._invite_refusals(key_user, manageable)
+        actions = {}
+        for colleague in manageable:
+            reason, message = refusals.get(colleague.id, (None, None))
+            invite = None
+            if not reason:
+                if not colleague.allow_login and colleague.website_user_id:
+                    invite = "allow_login"  # its login was removed
+                elif colleague.website_access_state in INVITED_BEFORE:
+                    invite = "invite_again"
+                else:
+                    invite = "invite"
+            actions[colleague.id] = {
+                "invite": invite,
+                "remove": bool(
+                    colleague.allow_login
+                    and (
+                        colleague.website_access_state != "none"
+                        or colleague.website_user_id.active
+                    )
+                ),
+                # for these the Access column says it already
+                "reason": None if reason in SAID_BY_ACCESS else message,
+            }
+        return actions
 
     @api.model
     def _deliver(self, key_user, partners):

@@ -19,6 +19,7 @@ SYSTEM_FIELD_DEFAULTS = {
     "website_password_expires": False,
     "website_invite_count": 0,
     "website_email_held": False,
+    "website_access_ended_by_manager": False,
     "website_login_email": False,
     # written by partner_login_delegation.py (a key user's colleagues)
     "website_added_by_id": False,
@@ -123,6 +124,15 @@ class ResPartner(models.Model):
         groups="base.group_user",
         help="Somebody who is not a Website Login manager changed the email: no "
         "login mail goes to the new address until a manager sends one.",
+    )
+    website_access_ended_by_manager = fields.Boolean(
+        string="Login Ended by a Manager",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="A Website Login manager (or Odoo's portal wizard or user form) took "
+        "the login away: the company's Website Administrator cannot give it back "
+        "from the portal; a manager's Allow Login or password mail does.",
     )
     website_login_email = fields.Char(
         string="Login Email",
@@ -371,10 +381,14 @@ class ResPartner(models.Model):
             joining.write({"allow_login": True})  # as on create
         syncing = self.env.context.get(SYNCING_PORTAL_ACCESS)
         if "allow_login" in vals and not vals["allow_login"] and not syncing:
+            if decides_logins(self.env):
+                # a manager's decision, which a key user's own Remove login is not
+                self.env["partner.login.access"]._ended_by_manager(self)
             # no login means no portal access, as Odoo's portal wizard shows it (a
             # company's contacts were switched off above, each with its own user)
             self.sudo().website_user_id._revoke_portal_access()
         elif vals.get("allow_login") and not syncing and decides_logins(self.env):
+            self.env["partner.login.access"]._given_back_by_manager(self)
             # a manager let the contacts in: their portal users get access back
             # (whatever else turns the flag on, a sign-up say, restores nobody)
             self.sudo().website_user_id._restore_portal_access()

@@ -328,12 +328,20 @@ class ResUsers(models.Model):
         partners = (
             self.env["res.partner"].sudo().with_context(**{SYNCING_PORTAL_ACCESS: True})
         )
+        # the seller's staff decides (a portal user archiving its own account
+        # does not: that leaves its key user free to invite it again)
+        by_staff = not self.env.user.share
+        access = self.env["partner.login.access"]
         if lost:
             partners.browse(lost.partner_id.ids).write({"allow_login": False})
             lost._website_access_ended()
+            if by_staff:
+                access._ended_by_manager(lost.partner_id)
         if gained:
             partners.browse(gained.partner_id.ids).write({"allow_login": True})
             gained._website_access_restored()
+            if by_staff:
+                access._given_back_by_manager(gained.partner_id)
         return result
 
     @api.model

@@ -10,6 +10,7 @@ from . import (
     test_invite_runs,
     test_key_user,
     test_key_user_attack,
+    test_key_user_website,
     test_link_mode,
     test_login,
     test_login_lockout,

@@ -215,6 +215,10 @@ class TestBrowserWalkthrough(BulkInviteMixin, HttpCase):
         self.authenticate("kim", KEY_USER_PASSWORD, browser=key_user.browser)
         key_user.open("/my/colleagues")
         key_user.click(f"tr[data-colleague_id='{nina.id}'] .o_colleague_revoke")
+        # a removal is confirmed first
+        key_user.wait_for_selector(".o_colleague_revoke_confirm", "the confirmation")
+        key_user.screenshot("13_colleague_remove_confirm")
+        key_user.click(".o_colleague_revoke_confirm")
         key_user.wait_for(
             "document.querySelector('.o_colleagues_message')"
             ".innerText.includes('can no longer log in')",

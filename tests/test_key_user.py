@@ -384,7 +384,7 @@ class TestKeyUser(WebsiteLoginCase, HttpCase):
             xia = self.env["res.partner"].search([("email", "=", "xia@retailer.test")])
             self.assertIn("approves them", self.list_page())
             self.post(f"/my/colleagues/{xia.id}/invite")
-            self.assertIn("waits for our approval", self.list_page())
+            self.assertIn("Xia: Waits for our approval", self.list_page())
             # nor does the scheduled invite take it
             self.env["res.partner"]._cron_send_bulk_website_invite()
         self.assertEqual(smtp.messages, [])
@@ -404,3 +404,214 @@ class TestKeyUser(WebsiteLoginCase, HttpCase):
     def test_an_employee_cannot_approve(self):
         with self.assertRaises(AccessError):
             self.cole.with_user(self.clerk).action_approve_website_colleague()
+
+    # ------------------------------------------------------------------ a manager's act
+
+    def row(self, partner, url="/my/colleagues"):
+        """The colleague's row on the page, as HTML."""
+        match = re.search(
+            rf'<tr class="o_colleague_row" data-colleague_id="{partner.id}">.*?</tr>',
+            self.url_open(url).text,
+            re.S,
+        )
+        self.assertTrue(match, f"{partner.name} is not listed")
+        return match.group(0)
+
+    @mute_logger("odoo.http")
+    def test_a_managers_revocation_stands_against_the_key_user(self):
+        with smtp_server(self.env):
+            password = self.issue(self.cole)
+        revokes = (
+            (
+                "Revoke Website Access",
+                lambda: self.cole.with_user(
+                    self.manager
+                ).action_revoke_website_access(),
+            ),
+            (
+                "Allow Login off",
+                lambda: self.cole.with_user(self.manager).write({"allow_login": False}),
+            ),
+            (
+                "the user form",
+                lambda: self.cole.website_user_id.with_user(
+                    self.env.ref("base.user_admin")
+                ).write({"active": False}),
+            ),
+        )
+        for how, revoke in revokes:
+            with self.subTest(how):
+                self.cole.with_user(self.manager).allow_login = True
+                self.assertFalse(self.cole.website_access_ended_by_manager)
+                revoke()
+                self.assertTrue(self.cole.website_access_ended_by_manager)
+                self.env.flush_all()
+                self.log_in("kim", KIM_PASSWORD)
+                row = self.row(self.cole)
+                self.assertIn("Login removed by us", row)
+                self.assertIn("ask us", row)
+                self.assertNotIn("o_colleague_invite", row)
+                with smtp_server(self.env) as smtp:
+                    response = self.post(f"/my/colleagues/{self.cole.id}/invite")
+                self.assertEqual(response.status_code, 303)
+                self.assertIn("We removed this login", self.list_page())
+                self.assertEqual(smtp.messages, [])
+                self.cole.invalidate_recordset()
+                self.assertFalse(self.cole.allow_login)
+                self.assertFalse(self.authenticates("cole", password))
+        # a manager's act gives the key user its hand back
+        self.cole.with_user(self.manager).allow_login = True
+        self.assertFalse(self.cole.website_access_ended_by_manager)
+
+    def test_a_login_the_key_user_removed_it_allows_again(self):
+        self.log_in("kim", KIM_PASSWORD)
+        with smtp_server(self.env):
+            self.post(f"/my/colleagues/{self.cole.id}/invite")
+        # Remove login asks first: the question changes nothing
+        self.assertIn(f"/my/colleagues/{self.cole.id}/revoke", self.row(self.cole))
+        page = self.url_open(f"/my/colleagues/{self.cole.id}/revoke")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("Remove the login of Cole Colleague?", page.text)
+        self.assertIn("o_colleague_revoke_confirm", page.text)
+        self.cole.invalidate_recordset()
+        self.assertTrue(self.cole.allow_login)
+        self.post(f"/my/colleagues/{self.cole.id}/revoke")
+        self.assertFalse(self.cole.allow_login)
+        self.assertFalse(self.cole.website_access_ended_by_manager)
+        row = self.row(self.cole)
+        self.assertIn("Login removed", row)
+        self.assertIn("Allow login", row)
+        self.assertNotIn("o_colleague_revoke", row)
+        with smtp_server(self.env) as smtp:
+            self.post(f"/my/colleagues/{self.cole.id}/invite")
+        self.assertEqual(recipients(smtp), [self.cole.email])
+        self.assertTrue(self.cole.allow_login)
+        self.assertTrue(self.authenticates("cole", password_from(smtp.messages[0])))
+
+    @mute_logger("odoo.http")
+    def test_nobody_else_gets_the_removal_question(self):
+        self.log_in("kim", KIM_PASSWORD)
+        for target in (self.bob, self.ada, self.kim, self.employee.partner_id):
+            response = self.url_open(f"/my/colleagues/{target.id}/revoke")
+            self.assertEqual(response.status_code, 403, target.name)
+            if target != self.kim:  # the page names who is logged in
+                self.assertNotIn(target.name, response.text)
+        self.assertEqual(
+            self.url_open(f"/my/colleagues/{self.cole.id}/invite").status_code, 404
+        )
+
+    def test_each_row_offers_only_what_can_be_done(self):
+        self.kim.website_user_id.tz = "Asia/Tokyo"
+        with smtp_server(self.env):
+            self.issue(self.cole)  # invited now: not again before it expires
+        lapsed = self.make_contact(name="Lea Lapsed", username="lea")
+        self.issue(lapsed)
+        lapsed.website_password_expires = "2020-01-01 00:00:00"
+        self.env["partner.login.access"]._lapsed()
+        no_mail = self.make_contact(
+            name="Nia Nomail", username=False, website_enabled=False, email=False
+        )
+        bad_mail = self.make_contact(name="Ben Bad", username="ben", email="ben at x")
+        self.log_in("kim", KIM_PASSWORD)
+        page = self.url_open("/my/colleagues").text
+        headers = re.search(r"<thead>.*?</thead>", page, re.S).group(0)
+        for partner in (self.cole, lapsed, no_mail, bad_mail, self.pat, self.ada):
+            row = self.row(partner)
+            # every row keeps its cells under the headers
+            self.assertEqual(
+                len(re.findall(r"<td[ >]", row)),
+                len(re.findall(r"<th[ >]", headers)),
+                partner.name,
+            )
+        cole = self.row(self.cole)
+        self.assertNotIn("o_colleague_invite", cole)
+        self.assertIn("Can be invited again once this invite expires", cole)
+        self.assertIn("(Asia/Tokyo)", cole)
+        self.assertIn("Invite again", self.row(lapsed))
+        for partner in (no_mail, bad_mail):
+            row = self.row(partner)
+            self.assertNotIn("o_colleague_invite", row)
+            self.assertIn("No valid email address", row)
+        pat = self.row(self.pat)
+        self.assertNotIn("o_colleague_invite", pat)
+        self.assertIn("o_colleague_revoke", pat)
+        ada = self.row(self.ada)
+        self.assertNotIn("o_colleague_invite", ada)
+        self.assertNotIn("o_colleague_revoke", ada)
+        # what the page offers, the key user's post does
+        with smtp_server(self.env) as smtp:
+            self.post(f"/my/colleagues/{lapsed.id}/invite")
+        self.assertEqual(recipients(smtp), [lapsed.email])
+
+    # ------------------------------------------------------------------ probes
+
+    def test_probes_of_taken_usernames_answer_a_suggestion_and_count(self):
+        self.env["ir.config_parameter"].set_param(
+            parameter_key("key_user_daily_limit"), "4"
+        )
+        self.make_contact(
+            name="Kim Y", username="kim.y", parent_id=self.other_company.id
+        )
+        # another customer's key user (the demo's, where demo data is loaded)
+        hana = self.env["res.partner"].search(
+            [("username", "=ilike", "hana.green")]
+        ) or self.make_contact(
+            name="Hana Green", username="hana.green", parent_id=self.other_company.id
+        )
+        if not hana.website_admin:
+            hana.with_user(self.manager).website_admin = True
+        self.log_in("kim", KIM_PASSWORD)
+        with smtp_server(self.env) as smtp:
+            for probe in ("kim.y", "admin", "HANA.GREEN"):
+                response = self.add("Zed", "zed@retailer.test", probe)
+                self.assertEqual(response.status_code, 200, probe)
+                error = re.search(
+                    r'class="alert alert-danger"[^>]*>(.*?)</div>', response.text, re.S
+                ).group(1)
+                suggestion = re.search(
+                    r"Choose another username, (\S+) for example", error
+                ).group(1)
+                for word in ("cannot be used", "already", "Kim Y", "Hana", "Admin"):
+                    self.assertNotIn(word, error, probe)
+                self.assertNotEqual(suggestion.lower(), probe.lower())
+                # the form offers the free suggestion in place of the probe
+                self.assertIn(f'value="{suggestion}"', response.text)
+                self.env["partner.login.username"]._check_available(
+                    self.env["res.partner"], [suggestion]
+                )
+            # the three refusals counted: one more colleague, then the limit
+            self.assertEqual(self.add("Zed", "zed@retailer.test").status_code, 303)
+            response = self.add("Yan", "yan@retailer.test")
+        self.assertIn("as many as you may", response.text)
+        self.assertEqual(recipients(smtp), ["zed@retailer.test"])
+        self.assertFalse(
+            self.env["res.partner"].search([("email", "=", "yan@retailer.test")])
+        )
+
+    def test_an_address_elsewhere_is_refused_alike_taken_or_not(self):
+        self.env["ir.config_parameter"].set_param(
+            parameter_key("key_user_daily_limit"), "3"
+        )
+        # another company's portal user, and another company's contact without login
+        new_test_user(self.env, login="lou@other.test", groups="base.group_portal")
+        self.env["res.partner"].create(
+            {
+                "name": "Fay Free",
+                "parent_id": self.other_company.id,
+                "email": "fay@other.test",
+            }
+        )
+        self.log_in("kim", KIM_PASSWORD)
+        answers = []
+        for email in ("lou@other.test", "fay@other.test", "LOU@other.test"):
+            response = self.add("Somebody", email, invite=False)
+            answers.append(
+                re.search(
+                    r'class="alert alert-danger"[^>]*>(.*?)</div>', response.text, re.S
+                ).group(1)
+            )
+        self.assertEqual(len(set(answers)), 1, answers)
+        self.assertIn("cannot be invited from here", answers[0])
+        # three refusals: the limit is reached
+        response = self.add("Zed", "zed@retailer.test")
+        self.assertIn("as many as you may", response.text)

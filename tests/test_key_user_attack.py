@@ -235,3 +235,34 @@ class TestKeyUserAttack(WebsiteLoginCase, TransactionCase):
                     parameter_key("key_user_daily_limit"), "20"
                 )
         self.assertTrue(refused, "two requests at once added 2 with a limit of 1")
+
+    # a manager's revocation through Odoo's own portal wizard, then the key user's
+    # invite: refused; a manager's grant in the same wizard hands it back
+    def test_a_revoke_in_odoos_portal_wizard_stands_against_the_key_user(self):
+        delegation, key = self.as_kim()
+        with smtp_server(self.env):
+            delegation._invite(key, self.cole.with_user(self.kim_user))
+
+        def wizard_line():
+            wizard = (
+                self.env["portal.wizard"]
+                .with_user(self.manager)
+                .with_context(active_ids=self.cole.ids, active_model="res.partner")
+                .create({})
+            )
+            return wizard.user_ids
+
+        wizard_line().action_revoke_access()
+        self.assertFalse(self.cole.allow_login)
+        with (
+            smtp_server(self.env) as smtp,
+            self.assertRaisesRegex(UserError, "We removed this login"),
+        ):
+            delegation._invite(key, self.cole.with_user(self.kim_user))
+        self.assertEqual(smtp.messages, [])
+        self.assertFalse(self.cole.allow_login)
+        self.assertFalse(self.cole.website_user_id.active)
+        with smtp_server(self.env):
+            wizard_line().action_grant_access()
+        self.assertTrue(self.cole.allow_login)
+        self.assertFalse(self.cole.website_access_ended_by_manager)
