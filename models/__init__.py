@@ -13,6 +13,7 @@ from . import (
     partner_login_access,
     partner_login_credential,
     partner_login_delegation,
+    partner_login_delegation_refusal,
     partner_login_delivery,
     partner_login_eligibility,
     partner_login_mail,

@@ -41,24 +41,6 @@ class CountedRefusal(UserError):
         self.suggestion = suggestion
 
 
-class PartnerLoginDelegationRefusal(models.Model):
-    _name = "partner.login.delegation.refusal"
-    _description = "A key user's refused username or address, counted in its limit"
-    _log_access = False
-
-    key_user_id = fields.Many2one(
-        "res.partner", required=True, index=True, ondelete="cascade"
-    )
-    refused_at = fields.Datetime(required=True, default=fields.Datetime.now)
-
-    @api.autovacuum
-    def _gc_counted(self):
-        """Only the last 24 hours count."""
-        self.search(
-            [("refused_at", "<", fields.Datetime.now() - timedelta(days=1))]
-        ).unlink()
-
-
 class PartnerLoginDelegation(models.AbstractModel):
     _name = "partner.login.delegation"
     _description = "Website logins managed by a customer's key user"
