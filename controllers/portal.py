@@ -51,14 +51,17 @@ class WebsiteLoginPortal(CustomerPortal):
 
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
+        delegation = request.env["partner.login.delegation"]
+        try:
+            key_user = delegation._key_user()
+        except AccessError:
+            key_user = None
+        # the Colleagues card of /my: only a key user's page links to its list
+        values["manages_colleagues"] = bool(key_user)
         if "colleague_count" in counters:
-            delegation = request.env["partner.login.delegation"]
-            try:
-                key_user = delegation._key_user()
-            except AccessError:
-                values["colleague_count"] = 0
-            else:
-                values["colleague_count"] = delegation._colleagues(key_user)[1]
+            values["colleague_count"] = (
+                delegation._colleagues(key_user)[1] if key_user else 0
+            )
         return values
 
     def _colleagues_redirect(self, message, kind="success"):

@@ -19,10 +19,12 @@ from . import (
     test_multi_company,
     test_newcomer_walk,
     test_odoo_user_screens,
+    test_public_users,
     test_random_password_mail,
     test_rpc_access,
     test_sessions,
     test_signup,
     test_temporary_password,
+    test_two_step_login,
     test_username,
 )
