@@ -190,7 +190,8 @@ class ResUsers(models.Model):
         if not self:
             return self.env.user
         self.ensure_one()
-        return self
+        # sudo: as env.user is; the public user of that step may not read users
+        return self.sudo()
 
     def _website_has_own_password(self):
         self.ensure_one()

@@ -86,3 +86,11 @@ class TestWebsitesOfASecondCompany(PublicUsersCase):
         second = websites.create({"name": "Second Shop B2B", "company_id": company.id})
         self.assertEqual(second.sudo().user_id, visitor)
         self.assert_stays_public(visitor, active=public.active)
+
+    def test_allow_login_on_a_visitors_contact_keeps_it_public(self):
+        visitor = self.env["website"].search([], limit=1).user_id
+        active = visitor.active
+        visitor.partner_id.with_user(self.admin).allow_login = True
+        self.assertTrue(visitor._is_public())
+        self.assertFalse(visitor._is_portal())
+        self.assertEqual(visitor.active, active)
