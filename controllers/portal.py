@@ -51,18 +51,29 @@ class WebsiteLoginPortal(CustomerPortal):
 
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
-        delegation = request.env["partner.login.delegation"]
-        try:
-            key_user = delegation._key_user()
-        except AccessError:
-            key_user = None
-        # the Colleagues card of /my: only a key user's page links to its list
-        values["manages_colleagues"] = bool(key_user)
         if "colleague_count" in counters:
-            values["colleague_count"] = (
-                delegation._colleagues(key_user)[1] if key_user else 0
-            )
+            delegation = request.env["partner.login.delegation"]
+            try:
+                key_user = delegation._key_user()
+            except AccessError:
+                values["colleague_count"] = 0
+            else:
+                values["colleague_count"] = delegation._colleagues(key_user)[1]
         return values
+
+    @http.route()
+    def home(self, **kw):
+        response = super().home(**kw)
+        # the Colleagues card of /my: only a key user's page links to the list (not
+        # a counter: /my/counters answers only the page's counters)
+        try:
+            request.env["partner.login.delegation"]._key_user()
+        except AccessError:
+            manages_colleagues = False
+        else:
+            manages_colleagues = True
+        response.qcontext["manages_colleagues"] = manages_colleagues
+        return response
 
     def _colleagues_redirect(self, message, kind="success"):
         """Back to the list, the outcome shown once."""
