@@ -101,6 +101,20 @@ class WebsiteLoginPortal(CustomerPortal):
                 values["colleague_count"] = delegation._colleagues(key_user)[1]
         return values
 
+    @http.route()
+    def home(self, **kw):
+        response = super().home(**kw)
+        # the Colleagues card of /my: only a key user's page links to the list (not
+        # a counter: /my/counters answers only the page's counters)
+        try:
+            request.env["partner.login.delegation"]._key_user()
+        except AccessError:
+            manages_colleagues = False
+        else:
+            manages_colleagues = True
+        response.qcontext["manages_colleagues"] = manages_colleagues
+        return response
+
     def _colleagues_redirect(self, message, kind="success"):
         """Back to the list, the outcome shown once."""
         request.session[COLLEAGUES_MESSAGE] = {"text": message, "kind": kind}

@@ -63,7 +63,9 @@ class LoginAttempt:
 
     @classmethod
     @contextlib.contextmanager
-    def tracked(cls, registry, credential, equal_time=True):
+    def tracked(cls, registry, credential, equal_time=True, env=None):
+        """The attempt under way, for ``with``; ``env``: the caller's environment,
+        where it has one (19.0), see own_transaction."""
         attempt = cls(credential)
         token = _CURRENT.set(attempt)
         try:
@@ -81,46 +83,64 @@ class LoginAttempt:
                     attempt.crypt_context, attempt.credential.get("password")
                 )
             if attempt.account and not attempt.counted:
-                with own_transaction(registry) as env:
-                    env["res.users.login.lockout"]._count_failure(
+                with own_transaction(registry, env) as own_env:
+                    own_env["res.users.login.lockout"]._count_failure(
                         attempt.account, attempt.scope
                     )
             raise
         else:
             if attempt.account:
-                with own_transaction(registry) as env:
-                    env["res.users.login.lockout"]._succeeded(
+                with own_transaction(registry, env) as own_env:
+                    own_env["res.users.login.lockout"]._succeeded(
                         attempt.account, attempt.scope
                     )
-                attempt.remember_device(registry)
+                attempt.remember_device(registry, env)
         finally:
             _CURRENT.reset(token)
 
-    def count_first(self, registry, interactive):
+    def count_first(self, registry, interactive, env=None):
         """A login names its account before its password is checked: count the
         attempt on the account's lockout now, so that simultaneous guesses cannot
-        all be checked; a locked account refuses it unchecked (``refused``)."""
+        all be checked; a locked account refuses it unchecked (``refused``).
+
+        :param env: the caller's environment (19.0), where the account is looked
+            up: a transaction of its own is opened only to count a portal
+            account's attempt. 18.0 has none before Odoo's ``_login`` opens its
+            cursor, so the account is looked up in the counting transaction.
+        """
         if self.credential.get("type") != "password":
             return
-        with own_transaction(registry) as env:
-            users = env["res.users"]
-            user = users.search(
-                users._get_login_domain(self.credential.get("login")),
-                order=users._get_login_order(),
-                limit=1,
+        if env is None:
+            with own_transaction(registry) as own_env:
+                if user_id := self._portal_account(own_env):
+                    self._count_attempt(own_env, user_id, interactive)
+            return
+        if user_id := self._portal_account(env(su=True)):
+            with own_transaction(registry, env) as own_env:
+                self._count_attempt(own_env, user_id, interactive)
+
+    def _portal_account(self, env):
+        """The id of the portal user the login names, or None (unknown, or an
+        internal user: Odoo's cooldown applies)."""
+        users = env["res.users"]
+        user = users.search(
+            users._get_login_domain(self.credential.get("login")),
+            order=users._get_login_order(),
+            limit=1,
+        )
+        return user.id if user.share else None
+
+    def _count_attempt(self, env, user_id, interactive):
+        self.account = user_id
+        self.scope = SCOPE_RPC
+        if interactive:
+            self.device = self._trusted_device(env, user_id)
+            self.scope = (
+                DEVICE_SCOPE_PREFIX + self.device if self.device else SCOPE_LOGIN
             )
-            if not user.share:
-                return  # unknown, or an internal user: Odoo's cooldown applies
-            self.account = user.id
-            self.scope = SCOPE_RPC
-            if interactive:
-                self.device = self._trusted_device(env, user.id)
-                self.scope = (
-                    DEVICE_SCOPE_PREFIX + self.device if self.device else SCOPE_LOGIN
-                )
-            self.counted = True
-            lockout = env["res.users.login.lockout"]
-            self.refused = not lockout._count_attempt(self.account, self.scope)
+        self.counted = True
+        lockout = env["res.users.login.lockout"]
+        self.refused = not lockout._count_attempt(self.account, self.scope)
 
     def count_later(self, env, user):
         """An RPC call by user id: its checks are cached by Odoo, so it is counted
@@ -143,18 +163,16 @@ class LoginAttempt:
             return payload[1]
         return None
 
-    def remember_device(self, registry):
+    def remember_device(self, registry, env=None):
         """After the owner's right password on the login page, its browser keeps a
         signed cookie naming the account and a random device id."""
         if not request or self.scope != SCOPE_LOGIN:
             return  # RPC, or a browser already trusted
-        with own_transaction(registry) as env:
-            value = tools.hash_sign(
-                env,
-                "website_login_device",
-                [self.account, secrets.token_hex(8)],
-                expiration_hours=24 * TRUSTED_DEVICE_DAYS,
-            )
+        if env is not None:
+            value = self._device_cookie(env(su=True))
+        else:
+            with own_transaction(registry) as own_env:
+                value = self._device_cookie(own_env)
         request.future_response.set_cookie(
             TRUSTED_DEVICE_COOKIE,
             value,
@@ -162,6 +180,14 @@ class LoginAttempt:
             httponly=True,
             secure=request.httprequest.scheme == "https",
             samesite="Lax",
+        )
+
+    def _device_cookie(self, env):
+        return tools.hash_sign(
+            env,
+            "website_login_device",
+            [self.account, secrets.token_hex(8)],
+            expiration_hours=24 * TRUSTED_DEVICE_DAYS,
         )
 
     def spend_hash_time(self, crypt_context, password):

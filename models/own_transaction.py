@@ -7,6 +7,7 @@ request or the step, and every process sees them at once."""
 import contextlib
 
 from odoo import SUPERUSER_ID, api, modules
+from odoo.http import request
 
 from .. import compat
 
@@ -17,14 +18,17 @@ def own_transaction(registry, env=None):
     Read committed, so that simultaneous writers of one row wait for each other
     instead of failing and replaying the whole request (which a guesser could time).
 
-    :param env: the caller's environment, when it has one: in a test without a
-        browser (one transaction, no test cursors) the work is done there, in a
-        savepoint, since a second connection would not see the test's records
+    :param env: the caller's environment, when it has one: in a test the work is
+        done there, in a savepoint, unless an HTTP request of the test is served
+        (then a test cursor, kept whatever the request's transaction does). Without
+        a browser a second connection would not see the test's records; and the
+        test's own code (its ``authenticate``) may not open test cursors in a
+        websocket test.
     """
     if (
         modules.module.current_test
         and env is not None
-        and not compat.registry_in_test_mode(registry)
+        and not (compat.registry_in_test_mode(registry) and request)
     ):
         with env.cr.savepoint():
             yield env(user=SUPERUSER_ID, su=True)

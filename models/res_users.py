@@ -86,13 +86,17 @@ class ResUsers(models.Model):
         def _login(self, credential, user_agent_env):
             credential = self._website_login_credential(credential)
             registry = self.env.registry
-            with LoginAttempt.tracked(registry, credential) as attempt:
-                attempt.count_first(registry, bool(user_agent_env.get("interactive")))
+            with LoginAttempt.tracked(registry, credential, env=self.env) as attempt:
+                attempt.count_first(
+                    registry, bool(user_agent_env.get("interactive")), env=self.env
+                )
                 return super()._login(credential, user_agent_env)
 
         @api.model
         def _check_uid_passwd(self, uid, passwd):
-            with LoginAttempt.tracked(self.env.registry, {}, equal_time=False):
+            with LoginAttempt.tracked(
+                self.env.registry, {}, equal_time=False, env=self.env
+            ):
                 return super()._check_uid_passwd(uid, passwd)
 
     def _update_last_login(self):
@@ -152,12 +156,13 @@ class ResUsers(models.Model):
         return compat.login_domain(compat.domain_or([domain, [("id", "=", user_id)]]))
 
     def _check_credentials(self, credential, env):
+        user = self._website_checked_user()
         attempt = LoginAttempt.current()
         by_password = credential.get("type") == "password"
-        if attempt is not None and by_password and self.env.user.share:
+        if attempt is not None and by_password and user.share:
             if not attempt.counted:  # RPC by user id (check), not a login
-                attempt.count_later(self.env, self.env.user)
-            if attempt.refused and attempt.account == self.env.user.id:
+                attempt.count_later(self.env, user)
+            if attempt.refused and attempt.account == user.id:
                 # locked: refused like a wrong password, in its time (the decoy
                 # hash), whatever the password
                 attempt.spend_hash_time(
@@ -170,7 +175,7 @@ class ResUsers(models.Model):
             # cooldown): refuse them all here, as AccessDenied, which _login counts
             # and answers in the time of a password hash.
             raise AccessDenied()
-        if attempt and self.env.user._website_has_own_password():
+        if attempt and user._website_has_own_password():
             attempt.hashed = True  # Odoo's check below runs the password hash
         try:
             auth_info = super()._check_credentials(credential, env)
@@ -181,18 +186,27 @@ class ResUsers(models.Model):
             if not (
                 by_password
                 and env.get("interactive")
-                and credentials._check_password(
-                    self.env.user, credential.get("password")
-                )
+                and credentials._check_password(user, credential.get("password"))
             ):
                 raise
             auth_info = {
-                "uid": self.env.user.id,
+                "uid": user.id,
                 "auth_method": "password",
                 "mfa": "default",
             }
-        self.env.user._check_website_login_allowed()
+        user._check_website_login_allowed()
         return auth_info
+
+    def _website_checked_user(self):
+        """The user whose credential ``_check_credentials`` checks: the record it is
+        called on (19.0's second login step checks the code of the user logging in
+        while the request still runs as the public user), or the current user when
+        called on the model (an RPC call by user id, a password change)."""
+        if not self:
+            return self.env.user
+        self.ensure_one()
+        # sudo: as env.user is; the public user of that step may not read users
+        return self.sudo()
 
     def _website_has_own_password(self):
         self.ensure_one()
@@ -298,9 +312,23 @@ class ResUsers(models.Model):
         users = self.sudo().filtered(  # a manager's decision, checked by the callers
             lambda user: user.share and not user._has_portal_access()
         )
+        users -= users._website_visitor_users()
         if users:
             users._website_set_portal(granted=True)
             users._website_access_restored()
+
+    def _website_visitor_users(self):
+        """Those of these users that anonymous visitors browse as: Odoo's public
+        user and each website's. They stay public, whoever ticks Allow Login on
+        their contact."""
+        public = self.env.ref("base.public_user", raise_if_not_found=False)
+        visitor_ids = set(public.ids) if public else set()
+        if self and "website" in self.env:
+            websites = self.env["website"].sudo()  # whose visitors: any website
+            visitor_ids.update(
+                websites.search([("user_id", "in", self.ids)]).user_id.ids
+            )
+        return self.filtered(lambda user: user.id in visitor_ids)
 
     def write(self, vals):
         if any(
@@ -477,9 +505,13 @@ class ResUsers(models.Model):
         users = super().create(vals_list)
         # A portal user made by a Website Login manager (the portal wizard, the user
         # form, this addon) may log in; one made by anybody else waits for a manager
-        # (signup ticks the flag itself, see _signup_create_user).
+        # (signup ticks the flag itself, see _signup_create_user). A public user (a
+        # website's visitor) or one without a group is no portal user: untouched.
         if self.env.user._is_superuser() or self.env.user.has_group(MANAGER_GROUP):
-            portal_partners = users.filtered("share").partner_id.sudo()
+            portal_users = users.sudo().filtered(  # the groups, read to decide only
+                lambda user: user.share and user._has_portal_access()
+            )
+            portal_partners = portal_users.partner_id
             portal_partners.filtered(lambda partner: not partner.allow_login).write(
                 {"allow_login": True}
             )

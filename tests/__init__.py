@@ -22,11 +22,13 @@ from . import (
     test_newcomer_second_walk,
     test_newcomer_walk,
     test_odoo_user_screens,
+    test_public_users,
     test_random_password_mail,
     test_rpc_access,
     test_sessions,
     test_signup,
     test_signup_taken_login,
     test_temporary_password,
+    test_two_step_login,
     test_username,
 )

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 import types
+import unittest
 from unittest.mock import patch
 
 from aiosmtpd.controller import Controller
@@ -317,3 +318,15 @@ class WebsiteLoginCase:
         self.registry._login_failures = None
         self.addCleanup(setattr, self.registry, "_login_failures", None)
         self.env.cr.execute("DELETE FROM res_users_login_lockout")
+
+
+def require_modules(env, *names):
+    """Skip the test class unless Odoo's ``names`` are installed: tests of the addon
+    beside modules it does not depend on run in the test command's webshop database
+    (scripts/test.sh), and are skipped in the plain one."""
+    modules = env["ir.module.module"]
+    missing = [name for name in names if modules._get(name).state != "installed"]
+    if missing:
+        raise unittest.SkipTest(
+            f"needs Odoo's {', '.join(missing)} installed (the webshop database)"
+        )

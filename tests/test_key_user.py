@@ -182,6 +182,15 @@ class TestKeyUser(WebsiteLoginCase, HttpCase):
         home = self.url_open("/my").text
         self.assertIn("/my/colleagues", home)
 
+    def test_only_a_key_users_home_links_to_the_colleagues(self):
+        # crawlers and screen readers follow a link even where Odoo hides the card
+        self.log_in("pat", PAT_PASSWORD)
+        home = self.url_open("/my")
+        self.assertEqual(home.status_code, 200)
+        self.assertNotIn("/my/colleagues", home.text)
+        self.log_in("kim", KIM_PASSWORD)
+        self.assertIn('href="/my/colleagues"', self.url_open("/my").text)
+
     def test_the_back_office_shows_who_manages_the_logins(self):
         self.assertEqual(
             self.cole.with_user(self.clerk).website_admin_ids, self.kim | self.ada
