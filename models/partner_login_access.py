@@ -5,7 +5,7 @@ Whatever happens to a contact's login (an invite went out, it bounced or lapsed,
 contact chose a password, a manager or Odoo's own screens ended its access, its
 email was changed), the code that sees it calls one transition below; nothing else
 writes ``website_access_state``, ``website_password_expires``,
-``website_invite_count`` or ``website_email_held``.
+``website_invite_count``, ``website_email_held`` or ``website_kept_out``.
 """
 
 from markupsafe import escape
@@ -124,6 +124,21 @@ class PartnerLoginAccess(models.AbstractModel):
                 "website_invite_count": 0,
             },
         )
+
+    @api.model
+    def _kept_out(self, partners):
+        """Somebody who decides logins ended theirs (Allow Login turned off, the
+        portal user revoked or archived): no signup token lets them in again
+        (res.partner._website_may_use_signup_token) until they are let in."""
+        self._write(
+            partners.filtered(lambda partner: not partner.website_kept_out),
+            {"website_kept_out": True},
+        )
+
+    @api.model
+    def _let_in(self, partners):
+        """Allow Login is on again: the earlier keep-out is over."""
+        self._write(partners.filtered("website_kept_out"), {"website_kept_out": False})
 
     @api.model
     def _bounced(self, partners):

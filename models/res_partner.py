@@ -19,6 +19,7 @@ SYSTEM_FIELD_DEFAULTS = {
     "website_password_expires": False,
     "website_invite_count": 0,
     "website_email_held": False,
+    "website_kept_out": False,
     "website_login_email": False,
     # written by partner_login_delegation.py (a key user's colleagues)
     "website_added_by_id": False,
@@ -123,6 +124,15 @@ class ResPartner(models.Model):
         groups="base.group_user",
         help="Somebody who is not a Website Login manager changed the email: no "
         "login mail goes to the new address until a manager sends one.",
+    )
+    website_kept_out = fields.Boolean(
+        string="Kept Out",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="A Website Login manager ended the contact's login (Allow Login turned "
+        "off, its portal user revoked or archived): no sign-up link lets it in "
+        "until Allow Login is on again.",
     )
     website_login_email = fields.Char(
         string="Login Email",
@@ -350,6 +360,8 @@ class ResPartner(models.Model):
             joining = self.filtered(lambda partner: not partner.website_enabled)
         self._check_website_login_write_access([vals])
         usernames._check_change(self, vals)
+        # those a manager keeps out now: Allow Login off where it was on
+        ended = self.filtered("allow_login") if "allow_login" in vals else None
         old_emails = {}
         if "email" in vals:
             old_emails = {p.id: (p.email, p.email_normalized) for p in self}
@@ -367,6 +379,8 @@ class ResPartner(models.Model):
                     ]
                 )
                 contacts.write({"allow_login": False})
+        if ended is not None:
+            self._website_allow_login_written(vals["allow_login"], ended)
         if joining := joining.filtered(lambda partner: not partner.allow_login):
             joining.write({"allow_login": True})  # as on create
         syncing = self.env.context.get(SYNCING_PORTAL_ACCESS)
@@ -397,6 +411,15 @@ class ResPartner(models.Model):
                 if login and partner.website_user_id.login != login:
                     partner.website_user_id.login = login
         return result
+
+    def _website_allow_login_written(self, allow_login, allowed_before):
+        """Allow Login turned off keeps the contacts that had it out of any signup
+        token; turned on, lets them in again (partner_login_access.py)."""
+        access = self.env["partner.login.access"]
+        if allow_login:
+            access._let_in(self)
+        else:
+            access._kept_out(allowed_before)
 
     def _website_email_changed(self, old_emails):
         """A new address holds back login mails unless a Website Login manager, or
@@ -462,11 +485,43 @@ class ResPartner(models.Model):
 
     def _website_may_use_signup_token(self):
         """Odoo's signup and reset tokens make or open a login for the contact: only
-        for a contact a Website Login manager let in (Allow Login), or one of Odoo's
-        internal users. Any employee may get such a token for a contact without a
-        user (free sign-up's ``signup_get_auth_param``): that alone lets nobody in."""
+        for a contact a Website Login manager let in (Allow Login), one of Odoo's
+        internal users, or a shop's guest buyer (``_website_signs_up_itself``). Any
+        employee may get such a token for a contact without a user (free sign-up's
+        ``signup_get_auth_param``): that alone lets nobody in."""
         self.ensure_one()
-        return self.allow_login or any(not user.share for user in self.user_ids)
+        return (
+            self.allow_login
+            or any(not user.share for user in self.user_ids)
+            or self._website_signs_up_itself()
+        )
+
+    def _website_signs_up_itself(self):
+        """A contact a visitor made itself, at a shop's checkout (its creator is a
+        public user), that never had a user and that no manager kept out: the
+        "Sign Up" of its order confirmation makes its login, with Allow Login on,
+        as a visitor's own sign-up does. A contact made by anybody else waits for
+        a manager, whoever holds a token."""
+        self.ensure_one()
+        return bool(
+            self.active
+            and not self.website_kept_out
+            and self.create_uid
+            and self.create_uid in self._website_public_users()
+            and not self.with_context(active_test=False).user_ids
+        )
+
+    @api.model
+    def _website_public_users(self):
+        """The users an anonymous visitor acts as: Odoo's public user, and each
+        website's own where the website addon is installed."""
+        public = self.env["res.users"].sudo().with_context(active_test=False)
+        public |= self.env.ref("base.public_user", raise_if_not_found=False) or public
+        if "website" in self.env:
+            # sudo: which user each website's visitors are, not shown
+            websites = self.env["website"].sudo().with_context(active_test=False)
+            public |= websites.search([]).user_id
+        return public
 
     def action_random_password_mail(self):
         """The "Random Password Mail" button and Action menu entry."""
@@ -481,6 +536,8 @@ class ResPartner(models.Model):
             )
         self.check_access("write")
         self.write({"allow_login": False})  # also revokes passwords and links
+        # even a contact that never had a login: no sign-up link lets it in
+        self.env["partner.login.access"]._kept_out(self)
         note = escape(  # plain text in an HTML body, as message_post would escape it
             self.env._("Website access revoked by %(user)s.", user=self.env.user.name)
         )

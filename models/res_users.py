@@ -271,6 +271,7 @@ class ResUsers(models.Model):
         self._end_website_sessions()
         self.env["partner.login.credential"]._revoke_for(self.partner_id)
         self.env["partner.login.access"]._ended(self.partner_id)
+        self.env["partner.login.access"]._kept_out(self.partner_id)
 
     def _website_access_restored(self):
         """A contact with a password of its own is "Active" again."""
@@ -470,9 +471,12 @@ class ResUsers(models.Model):
     @api.model
     def _signup_create_user(self, values):
         # With a partner_id, the sign-up is for an existing contact (a signup
-        # token): whether it may log in stays a manager's decision, and a contact
-        # kept out never gets this far (res.partner._get_partner_from_token).
-        signing_up_new_contact = "partner_id" not in values
+        # token): whether it may log in stays a manager's decision, unless a guest
+        # buyer made that contact itself at the shop's checkout; a contact kept out
+        # never gets this far (res.partner._get_partner_from_token).
+        # sudo: read before the user exists, for a visitor without rights
+        partner = self.env["res.partner"].sudo().browse(values.get("partner_id"))
+        signing_up_new_contact = not partner or partner._website_signs_up_itself()
         user = super()._signup_create_user(values)
         if signing_up_new_contact:
             # sudo: the visitor signing up has no rights on contacts. Not Website
