@@ -17,14 +17,19 @@ class WebsiteLoginPortal(CustomerPortal):
     def security(self, **post):
         """While the contact logs in with a temporary password, /my/security is only
         the change to a password of its own (portal_choose_password); once it is
-        set, the contact goes on to its portal."""
+        set, the contact goes on to the page it was sent from (``redirect``, a
+        path of this site), or to its portal."""
         credentials = request.env["partner.login.credential"]
+        redirect = post.pop("redirect", None) or ""
+        if not redirect.startswith("/") or redirect.startswith(("//", "/\\")):
+            redirect = ""
         if not credentials._must_change_password(request.env.user):
             return super().security(**post)
         values = {
             **self._prepare_portal_layout_values(),
             "get_error": get_error,
             "errors": {},
+            "redirect": redirect,
         }
         if request.httprequest.method == "POST":
             values.update(
@@ -35,7 +40,7 @@ class WebsiteLoginPortal(CustomerPortal):
                 )
             )
             if values.get("success"):
-                return request.redirect("/my")
+                return request.redirect(redirect or "/my")
         return request.render(
             "partner_website_login.portal_choose_password",
             values,
