@@ -25,4 +25,6 @@ from . import (
     test_signup,
     test_temporary_password,
     test_username,
+    test_webshop,
+    test_webshop_browser,
 )
