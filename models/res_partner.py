@@ -497,11 +497,12 @@ class ResPartner(models.Model):
         )
 
     def _website_signs_up_itself(self):
-        """A contact a visitor made itself, at a shop's checkout (its creator is a
-        public user), that never had a user and that no manager kept out: the
-        "Sign Up" of its order confirmation makes its login, with Allow Login on,
-        as a visitor's own sign-up does. A contact made by anybody else waits for
-        a manager, whoever holds a token."""
+        """A contact a visitor made itself at a shop's checkout (made by a public
+        user, the customer of a web order), that never had a user and that no
+        manager kept out: the "Sign Up" of its order confirmation makes its login,
+        with Allow Login on, as a visitor's own sign-up does. A contact made by
+        anybody else, or by a visitor's other forms, waits for a manager, whoever
+        holds a token."""
         self.ensure_one()
         return bool(
             self.active
@@ -509,6 +510,20 @@ class ResPartner(models.Model):
             and self.create_uid
             and self.create_uid in self._website_public_users()
             and not self.with_context(active_test=False).user_ids
+            and self._website_has_web_order()
+        )
+
+    def _website_has_web_order(self):
+        """The contact is the customer of an order placed on a website (only where
+        website_sale is installed: the addon does not depend on it)."""
+        orders = self.env["sale.order"] if "sale.order" in self.env else None
+        if orders is None or "website_id" not in orders._fields:
+            return False
+        # sudo: whether an order exists, for a visitor signing up
+        return bool(
+            orders.sudo().search_count(
+                [("partner_id", "=", self.id), ("website_id", "!=", False)], limit=1
+            )
         )
 
     @api.model

@@ -242,6 +242,20 @@ class TestWebshopSignup(WebshopMixin, HttpCase):
         self.assertFalse(user.active)
 
     @mute_logger("odoo.http", "odoo.addons.base.models.res_users")
+    def test_a_contact_a_visitors_other_form_made_is_refused(self):
+        """A visitor's contact without a web order (a contact form, say)."""
+        contact = (
+            self.env["res.partner"]
+            .with_user(self.website.user_id)
+            .sudo()
+            .create({"name": "Form Visitor", "email": "form@home.test"})
+        )
+        contact.signup_prepare()
+        answer = self.sign_up(f"/web/signup?token={contact._generate_signup_token()}")
+        self.assertIn(LINK_REFUSED, answer.text)
+        self.assertFalse(self.users_of(contact))
+
+    @mute_logger("odoo.http", "odoo.addons.base.models.res_users")
     def test_an_employees_token_for_a_customer_made_in_the_backend_is_refused(self):
         """Only a contact the visitor made itself signs up by its token."""
         customer = self.env["res.partner"].create(
