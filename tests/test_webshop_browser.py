@@ -95,6 +95,7 @@ class TestWebshopBrowser(WebshopMixin, HttpCase):
             buyer = order.partner_id
             self.assertEqual(buyer.email, "gail@home.test")
             order.sudo().action_confirm()  # what the shop's payment provider does
+            self.env.flush_all()  # the pages read the database, not this cache
         guest.open("/shop/confirmation")
         guest.wait_for_selector("a[href*='/web/signup']", "the Sign Up button")
         guest.screenshot("webshop_02_confirmation_sign_up")
@@ -119,6 +120,7 @@ class TestWebshopBrowser(WebshopMixin, HttpCase):
             self.assertEqual(len(buyer.user_ids), 1)
             # a manager gives the buyer a username: it logs in with it on the shop
             buyer.with_user(self.manager).username = "gail"
+            self.env.flush_all()
         visitor = Walkthrough(self, folder)
         self.authenticate(None, None, browser=visitor.browser)
         visitor.open("/web/login?redirect=/my/orders")
@@ -149,6 +151,7 @@ class TestWebshopBrowser(WebshopMixin, HttpCase):
             country_id=self.country.id,
         )
         password = self.issue(tess)
+        self.env.flush_all()
         shopper = Walkthrough(self, folder)
         self.authenticate(None, None, browser=shopper.browser)
         shopper.open("/shop")
