@@ -56,6 +56,14 @@ def domain_or(domains):
     return expression.OR(domains)
 
 
+def login_domain(domain):
+    """What ``res.users._get_login_domain`` returns: 18.0 a list; 19.0 a Domain,
+    which the website addon's override combines with ``&``."""
+    if ODOO_MAJOR >= 19:
+        return Domain(domain)
+    return domain
+
+
 # -- login hooks -------------------------------------------------------------------
 
 # 18.0: ``res.users._login(cls, db, credential, user_agent_env)`` is a class method

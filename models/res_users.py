@@ -130,11 +130,13 @@ class ResUsers(models.Model):
         domain = super()._get_login_domain(login)
         if not isinstance(login, str) or "\x00" in login:
             # PostgreSQL refuses NUL in text: refuse like an unknown login, not a crash
-            return [("id", "=", 0)]
+            return compat.login_domain([("id", "=", 0)])
         if self.sudo().search_count(domain, limit=1):
             return domain  # Odoo's exact login first: internal users are untouched
         user_id = self.env["res.users.login.identifier"]._user_id(login)
-        return compat.domain_or([domain, [("id", "=", user_id)]]) if user_id else domain
+        if not user_id:
+            return domain
+        return compat.login_domain(compat.domain_or([domain, [("id", "=", user_id)]]))
 
     def _check_credentials(self, credential, env):
         attempt = LoginAttempt.current()
