@@ -22,6 +22,7 @@
         "views/partner_invite_analysis_views.xml",
         "views/ir_mail_server_views.xml",
         "views/portal_templates.xml",
+        "views/auth_signup_templates.xml",
         "wizards/random_password_mail_views.xml",
     ],
     "demo": ["demo/res_partner_demo.xml"],

@@ -19,8 +19,12 @@ class WebsiteLoginPortal(CustomerPortal):
     def security(self, **post):
         """While the contact logs in with a temporary password, /my/security is only
         the change to a password of its own (portal_choose_password); once it is
-        set, the contact goes on to its portal, told so."""
+        set, the contact goes on to the page it was sent from (``redirect``, a
+        path of this site), or to its portal, told so."""
         credentials = request.env["partner.login.credential"]
+        redirect = post.pop("redirect", None) or ""
+        if not redirect.startswith("/") or redirect.startswith(("//", "/\\")):
+            redirect = ""
         if not credentials._must_change_password(request.env.user):
             return super().security(**post)
         values = {
@@ -30,6 +34,7 @@ class WebsiteLoginPortal(CustomerPortal):
             "password_minimum_length": request.env["res.users"].get_password_policy()[
                 "minlength"
             ],
+            "redirect": redirect,
         }
         if request.httprequest.method == "POST":
             values.update(
@@ -40,7 +45,7 @@ class WebsiteLoginPortal(CustomerPortal):
             )
             if values.get("success"):
                 request.session[PASSWORD_SET_MESSAGE] = True
-                return request.redirect("/my")
+                return request.redirect(redirect or "/my")
         return request.render(
             "partner_website_login.portal_choose_password",
             values,

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import json
+from urllib.parse import urlencode
 
 import werkzeug.exceptions
 
@@ -9,6 +10,28 @@ from odoo.http import request
 SECURITY_PAGE = "/my/security"
 # What a user logged in with a temporary password may still open.
 ALLOWED_PATHS = (SECURITY_PAGE, "/web/session/logout", "/web/login")
+# A shop's pages (website_sale and its wishlist, 18.0 and 19.0 routes) that show or
+# use the contact's own data: addresses, payment, orders. They are open to visitors
+# (auth="public"), so the gate names them; the catalogue and the cart stay open.
+SHOP_OWN_DATA_ROUTES = (
+    "/shop/checkout",
+    "/shop/address",
+    "/shop/update_address",
+    "/shop/extra_info",
+    "/shop/confirm_order",
+    "/shop/payment",
+    "/shop/confirmation",
+    "/shop/print",
+    "/shop/wishlist",
+    "/shop/express_checkout",
+    "/shop/delivery_methods",
+    "/shop/set_delivery_method",
+    "/shop/get_delivery_rate",
+    "/shop/update_carrier",
+    "/shop/carrier_rate_shipment",
+    "/shop/cart/update_address",
+    "/my/orders/reorder",
+)
 # The calls /my/security makes to add a passkey (19.0's auth_passkey_portal): a
 # passkey of one's own ends the temporary password as a password of one's own does
 # (res_users.py), so it may be made while the temporary password is in use.
@@ -30,7 +53,10 @@ class IrHttp(models.AbstractModel):
         # OWASP ASVS 2.3.1: an initial secret must not become the long-term password.
         # "bearer": 19.0's /json/2 routes also take the session of a browser
         if (
-            rule.endpoint.routing.get("auth") in ("user", "bearer")
+            (
+                rule.endpoint.routing.get("auth") in ("user", "bearer")
+                or rule.rule.startswith(SHOP_OWN_DATA_ROUTES)
+            )
             and request.session.uid
             and not request.httprequest.path.startswith(ALLOWED_PATHS)
             and request.env["partner.login.credential"]._must_change_password(
@@ -42,8 +68,12 @@ class IrHttp(models.AbstractModel):
                 # JSON calls (write one's email, make an API key that would outlive
                 # the temporary password) wait for a password of one's own too
                 raise werkzeug.exceptions.Forbidden()
+            query = {"website_password_change": 1}
+            if request.httprequest.method == "GET":
+                # back to the page asked for once the password is set
+                query["redirect"] = request.httprequest.full_path.rstrip("?")
             werkzeug.exceptions.abort(
-                request.redirect(f"{SECURITY_PAGE}?website_password_change=1", 303)
+                request.redirect(f"{SECURITY_PAGE}?{urlencode(query)}", 303)
             )
         return result
 

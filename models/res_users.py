@@ -574,9 +574,12 @@ class ResUsers(models.Model):
     @api.model
     def _signup_create_user(self, values):
         # With a partner_id, the sign-up is for an existing contact (a signup
-        # token): whether it may log in stays a manager's decision, and a contact
-        # kept out never gets this far (res.partner._get_partner_from_token).
-        signing_up_new_contact = "partner_id" not in values
+        # token): whether it may log in stays a manager's decision, unless a guest
+        # buyer made that contact itself at the shop's checkout; a contact kept out
+        # never gets this far (res.partner._get_partner_from_token).
+        # sudo: read before the user exists, for a visitor without rights
+        partner = self.env["res.partner"].sudo().browse(values.get("partner_id"))
+        signing_up_new_contact = not partner or partner._website_signs_up_itself()
         self._website_check_signup_login(values)
         user = super()._signup_create_user(values)
         if signing_up_new_contact:

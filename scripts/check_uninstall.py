@@ -132,7 +132,7 @@ def main(db, addons_path):
             "WHERE (table_name = 'res_partner' AND column_name IN ('username', "
             "'allow_login', 'website_enabled', 'website_access_state', "
             "'website_password_expires', 'website_email_valid', 'website_email_held', "
-            "'website_login_email', 'website_invite_count')) "
+            "'website_login_email', 'website_invite_count', 'website_access_ended_by_manager')) "
             "OR (table_name = 'ir_mail_server' AND column_name IN "
             "('send_rate_per_minute', 'send_quota_per_day')) "
             "OR (table_name = 'res_users' AND column_name = 'website_session_version') "

@@ -4,7 +4,9 @@
 # http://127.0.0.1:1080), Odoo on http://127.0.0.1:8069. Sets up what is missing
 # first (the series' Odoo and the PostgreSQL role, see common.sh); run again, it
 # reuses all of it and the database. Ctrl-C stops everything it started.
-# Usage: scripts/demo.sh [SERIES]   (18.0, the default, or 19.0)
+# Usage: scripts/demo.sh [--shop] [SERIES]   (18.0, the default, or 19.0)
+#   --shop: with Odoo's webshop (website_sale) in its own database (..._shop), a
+#   few products, and the demo contacts as its customers (scripts/demo_shop.py)
 # Environment: DEMO_DB, DEMO_HTTP_PORT (8069), DEMO_SMTP_PORT (2525),
 # DEMO_MAIL_PORT (1080), PG* for PostgreSQL, ODOO_PYTHON / ODOO_SOURCE for Odoo.
 # One database per series: partner_website_login_demo (18.0), ..._demo_19 (19.0).
@@ -12,15 +14,24 @@ set -uo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "$0")/common.sh"
 
+SHOP=0
+if [ "${1:-}" = "--shop" ]; then
+    SHOP=1
+    shift
+fi
 parse_series "$@"
 [ ${#SERIES_LIST[@]} = 1 ] && [ ${#OTHER_ARGS[@]} = 0 ] ||
-    die "usage: scripts/demo.sh [SERIES] (one of ${SUPPORTED_SERIES[*]})"
+    die "usage: scripts/demo.sh [--shop] [SERIES] (one of ${SUPPORTED_SERIES[*]})"
 DEMO_SERIES=${SERIES_LIST[0]}
+DB_SUFFIX=""
+[ "$SHOP" = 1 ] && DB_SUFFIX=_shop
 if [ "$DEMO_SERIES" = "$ROOT_SERIES" ]; then
-    DB=${DEMO_DB:-${ADDON}_demo}
+    DB=${DEMO_DB:-${ADDON}_demo$DB_SUFFIX}
 else
-    DB=${DEMO_DB:-${ADDON}_demo_${DEMO_SERIES%%.*}}
+    DB=${DEMO_DB:-${ADDON}_demo_${DEMO_SERIES%%.*}$DB_SUFFIX}
 fi
+MODULES=$ADDON
+[ "$SHOP" = 1 ] && MODULES=$ADDON,website_sale
 HTTP_PORT=${DEMO_HTTP_PORT:-8069}
 SMTP_PORT=${DEMO_SMTP_PORT:-2525}
 MAIL_PORT=${DEMO_MAIL_PORT:-1080}
@@ -73,7 +84,7 @@ if [ "$installed" = installed ]; then
     action=(-u "$ADDON")
 else
     echo "== creating database $DB with demo data (about a minute)"
-    action=(-i "$ADDON")
+    action=(-i "$MODULES")
     # 19.0 installs demo data only when asked
     [ "${SERIES%%.*}" -ge 19 ] && action+=(--with-demo)
 fi
@@ -91,13 +102,23 @@ env["ir.config_parameter"].set_param("web.base.url", "http://127.0.0.1:$HTTP_POR
 env.cr.commit()
 PY
 
+if [ "$SHOP" = 1 ]; then
+    odoo_bin shell --addons-path="$ADDONS_PATH" -d "$DB" --no-http --log-level=warn \
+        <"$REPO_ROOT/scripts/demo_shop.py" || die "could not set up the demo shop in $DB."
+    SHOP_INFO="
+  Shop:          http://127.0.0.1:$HTTP_PORT/shop  (order as a guest, then \"Sign Up\"
+                 on the confirmation; hana.green follows her orders in My Account)"
+else
+    SHOP_INFO=""
+fi
+
 cat <<INFO
 
   Odoo:          http://127.0.0.1:$HTTP_PORT  (login admin, password admin)
   Try:           Contacts > Ada Eligible > Random Password Mail,
                  or Settings > Website Login > Send Bulk Website Invite;
                  log in as hana.green (password hana.green), Green Leaf Retail's
-                 Website Administrator: My Account > Colleagues
+                 Website Administrator: My Account > Colleagues$SHOP_INFO
   Caught mails:  http://127.0.0.1:$MAIL_PORT  (also listed below as they arrive,
                  and saved as .eml in $MAIL_DIR)
   Stop:          Ctrl-C

@@ -56,5 +56,12 @@ REWRITES = {
             new='<field name="privilege_id" ref="privilege_website_login" />\n'
             '        <field name="implied_ids"',
         ),
+        Rewrite(
+            why="19.0 moved the sign-up's login field from auth_signup.fields into "
+            "auth_signup.signup",
+            files=("views/auth_signup_templates.xml",),
+            old='inherit_id="auth_signup.fields"',
+            new='inherit_id="auth_signup.signup"',
+        ),
     ],
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the addon on real Odoo and PostgreSQL, for each Odoo series
-# given (default: the root's, 18.0): the tests in a throwaway database, the install
+# given (default: the root's, 18.0): the tests in a throwaway database, again in
+# one with Odoo's webshop (website_sale, and auth_totp_portal: the tests that need
+# a website or two-factor run there and are skipped in the first), the install
 # on a plain Odoo, the crash-recovery, lockout and uninstall checks, ruff,
 # pylint-odoo (with the series' valid-odoo-versions), OCA's module checks, README
 # freshness and the wheel. Exit code 0, and ALL CHECKS PASSED, only if all pass on
@@ -22,18 +24,35 @@ TEST_TAGS=${OTHER_ARGS[0]:-/$ADDON}
 
 LOG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/${ADDON}-test.XXXXXX")
 DB=""
-cleanup() {
-    if [ -n "$DB" ]; then
-        "$PY" - "$DB" <<'PY' >/dev/null 2>&1
+SHOP_DB=""
+# The second test database's extra addons: the webshop as a shop owner runs it
+SHOP_MODULES=website_sale,auth_totp_portal
+drop_db() {
+    [ -n "$1" ] || return 0
+    "$PY" - "$1" <<'PY' >/dev/null 2>&1
 import sys, psycopg2
 conn = psycopg2.connect(dbname="postgres")
 conn.autocommit = True
 conn.cursor().execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % sys.argv[1])
 PY
-    fi
+}
+cleanup() {
+    drop_db "$DB"
+    drop_db "$SHOP_DB"
     [ -n "${ADDONS_DIR:-}" ] && rm -rf "$ADDONS_DIR"
     DB=""
+    SHOP_DB=""
     ADDONS_DIR=""
+}
+
+# run_tests DB MODULES LOG: installs MODULES in a new DB and runs the test tags;
+# prints the summary, returns 1 on any failure
+run_tests() {
+    odoo_bin --addons-path="$ADDONS_PATH" -d "$1" -i "$2" "${with_demo[@]}" \
+        --test-enable --test-tags "$TEST_TAGS" --stop-after-init \
+        --http-interface 127.0.0.1 --http-port "$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
+        --log-level=info --log-handler=odoo.tests:INFO >"$3" 2>&1
+    "$PY" "$REPO_ROOT/scripts/summarize_test_log.py" "$3" "$?"
 }
 
 # run_series SERIES: every check on that series; returns 1 if one failed
@@ -49,12 +68,14 @@ run_series() {
     DB="${ADDON}_test_${SERIES%%.*}_$$"
     log="$LOG_DIR/tests-$SERIES.log"
     echo "== [$SERIES] tests: database $DB (log: $log)"
-    odoo_bin --addons-path="$ADDONS_PATH" -d "$DB" -i "$ADDON" "${with_demo[@]}" \
-        --test-enable --test-tags "$TEST_TAGS" --stop-after-init \
-        --http-interface 127.0.0.1 --http-port "$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
-        --log-level=info --log-handler=odoo.tests:INFO >"$log" 2>&1
-    local odoo_rc=$?
-    "$PY" "$REPO_ROOT/scripts/summarize_test_log.py" "$log" "$odoo_rc" || failed=1
+    run_tests "$DB" "$ADDON" "$log" || failed=1
+
+    SHOP_DB="${ADDON}_shop_${SERIES%%.*}_$$"
+    log="$LOG_DIR/tests-$SERIES-webshop.log"
+    echo "== [$SERIES] tests with the webshop ($SHOP_MODULES): database $SHOP_DB (log: $log)"
+    run_tests "$SHOP_DB" "$ADDON,$SHOP_MODULES" "$log" || failed=1
+    drop_db "$SHOP_DB"
+    SHOP_DB=""
 
     echo "== [$SERIES] install on a plain Odoo"
     "$PY" "$REPO_ROOT/scripts/check_plain_install.py" "$ADDONS_PATH" || failed=1

@@ -31,4 +31,6 @@ from . import (
     test_temporary_password,
     test_two_step_login,
     test_username,
+    test_webshop,
+    test_webshop_browser,
 )

@@ -87,6 +87,10 @@ class TestMailProviders(BulkInviteMixin, HttpCase):
                 name=f"Buyer {index}", username=f"b{index}"
             )
 
+    def setUp(self):
+        super().setUp()
+        self.last_mail_before = max(self.env["mail.mail"].search([]).ids, default=0)
+
     def assert_each_got_one_working_password(self, smtp, contacts):
         self.assertEqual(recipients(smtp), sorted(contacts.mapped("email")))
         for message in smtp.messages:
@@ -101,7 +105,12 @@ class TestMailProviders(BulkInviteMixin, HttpCase):
             self.assertGreater(smtp.throttled, 0, "the provider did push back")
         self.assertEqual((run.invited_count, run.failed_count), (12, 0))
         self.assert_each_got_one_working_password(smtp, self.contacts)
-        self.assertFalse(self.env["mail.mail"].search([("state", "=", "exception")]))
+        # the run's own mails (a webshop's demo orders leave failed mails of theirs)
+        self.assertFalse(
+            self.env["mail.mail"].search(
+                [("state", "=", "exception"), ("id", ">", self.last_mail_before)]
+            )
+        )
         self.assertIn("learned from its answers", run.pace_summary)
 
     @mute_logger(*MAIL_LOGGERS)
