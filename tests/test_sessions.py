@@ -101,10 +101,13 @@ class TestSessionsEndWithAccess(WebsiteLoginCase, HttpCase):
         )
         self.assertFalse(security.check_session(john_session, self.env))
         self.assertEqual(self.portal_page_status(), 200, "Jane is untouched")
+        # one note, Odoo's own where the portal user lost access, by the manager
         note = self.john.message_ids.filtered(
-            lambda message: "Website access revoked" in message.body
+            lambda message: "Portal Access Revoked" in message.body
+            or "Website access revoked" in message.body
         )
-        self.assertIn("Morgan Manager", note.body)
+        self.assertEqual(len(note), 1)
+        self.assertEqual(note.author_id, self.manager.partner_id)
 
     def test_revoke_is_for_managers(self):
         action = self.env.ref(
