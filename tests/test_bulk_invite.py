@@ -357,9 +357,9 @@ class TestBulkInviteConcurrency(BulkInviteMixin, TransactionCase):
         self.names = [f"Concurrent {index}" for index in range(4)]
         with self.registry.cursor() as cr:
             env = api.Environment(cr, self.env.uid, {})
-            env["res.partner"].search([("website_enabled", "=", True)]).write(
-                {"website_enabled": False}
-            )
+            enabled = env["res.partner"].search([("website_enabled", "=", True)])
+            self.enabled_before = enabled.ids  # put back by remove_committed_data
+            enabled.write({"website_enabled": False})
             env["res.partner"].create(
                 [
                     {
@@ -391,6 +391,9 @@ class TestBulkInviteConcurrency(BulkInviteMixin, TransactionCase):
             ).unlink()
             partners.unlink()
             env["partner.invite.run"].search([]).unlink()
+            env["res.partner"].browse(self.enabled_before).exists().write(
+                {"website_enabled": True}
+            )
             env["ir.config_parameter"].set_param(
                 "partner_website_login.invite_batch_size", 100
             )
