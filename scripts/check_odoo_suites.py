@@ -83,6 +83,7 @@ TAG = re.compile(r"^/(\w+)(?::(\w+)(?:\.(\w+))?)?$")
 LINE = re.compile(r"^\S+ \S+ \d+ (\w+) \S+ (\S+): (.*)$")
 TEST_MODULE = re.compile(r"^odoo\.addons\.(\w+)\.tests\b")
 FIXTURE = re.compile(r"^(\w+) \(odoo\.addons\.(\w+)\.tests\.\S*\.(\w+)\)$")
+NAMES = ("without", "with")
 SUMMARY = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading")
 
 # Run in the Odoo process before Odoo: every chosen test, at_install or
@@ -167,32 +168,34 @@ def not_installed(db, modules):
         conn.close()
 
 
-def odoo(args, log_path, timeout, prelude=None):
-    """Odoo's server command (after ``prelude``, Python run first), its log in
-    ``log_path``; the exit code, or None when it ran past ``timeout`` seconds."""
-    command = (
-        [sys.executable, "-c", prelude, *args]
-        if prelude
-        else [sys.executable, "-m", "odoo", *args]
-    )
+def odoo(args, log_path, prelude=None):
+    """Odoo's server command (after ``prelude``, Python run first), started, its
+    log in ``log_path``."""
+    command = [sys.executable, "-m", "odoo", *args]
+    if prelude:
+        command = [sys.executable, "-c", prelude, *args]
     with open(log_path, "w", encoding="utf-8") as log:
-        try:
-            return subprocess.run(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=timeout,
-                check=False,
-            ).returncode
-        except subprocess.TimeoutExpired:
-            return None
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+
+def finished(process, timeout):
+    """The exit code of ``process``, or None (killed) if it ran past ``timeout``."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
 
 
 def install(db, modules, common, log_path):
     """Installs ``modules`` into ``db`` (no test); an error message, or None."""
-    code = odoo(
-        [*common, "-d", db, "-i", ",".join(modules), "--stop-after-init", "--no-http"],
-        log_path,
+    code = finished(
+        odoo(
+            [*common, "-d", db, "-i", ",".join(modules), "--stop-after-init"]
+            + ["--no-http"],
+            log_path,
+        ),
         timeout=1800,
     )
     if code != 0:
@@ -256,24 +259,69 @@ def entry_ran(tag, tests):
     return False
 
 
-def run_tests(db, tags, common, log_path):
-    code = odoo(
-        [
-            *common,
-            "-d",
-            db,
-            "--test-tags",
-            tags,
-            "--stop-after-init",
-            "--http-interface=127.0.0.1",
-            f"--http-port={free_port()}",
-            "--log-level=info",
-        ],
-        log_path,
-        timeout=3600,
-        prelude=EVERY_TEST_AFTER_INSTALL,
+def tag_of(test):
+    """The test tag that runs the test ``test`` (an id as test_id makes them)."""
+    module, _, description = test.partition(":")
+    description = description.removeprefix("Subtest ").split(" ")[0]
+    klass, _, method = description.partition(".")
+    if not method or method.endswith("Class"):
+        return f"/{module}:{klass}"
+    return f"/{module}:{klass}.{method}"
+
+
+def run_tests(dbs, tags, common, log_paths):
+    """Runs the tests ``tags`` in each of ``dbs`` at once (one Odoo each: an Odoo
+    run is mostly one core's work): what read_log reads of each, and the exit
+    code (None when it timed out)."""
+    processes = [
+        odoo(
+            [
+                *common,
+                "-d",
+                db,
+                "--test-tags",
+                tags,
+                "--stop-after-init",
+                "--http-interface=127.0.0.1",
+                f"--http-port={free_port()}",
+                "--log-level=info",
+            ],
+            log_path,
+            prelude=EVERY_TEST_AFTER_INSTALL,
+        )
+        for db, log_path in zip(dbs, log_paths, strict=True)
+    ]
+    deadline = time.monotonic() + 3600
+    codes = [
+        finished(process, timeout=max(deadline - time.monotonic(), 1))
+        for process in processes
+    ]
+    return [
+        (*read_log(log_path), code)
+        for code, log_path in zip(codes, log_paths, strict=True)
+    ]
+
+
+def run_problems(name, run, entries, log_path):
+    """What went wrong with the run ``name`` (without / with the addon), beside
+    failing tests; and the ``entries`` that ran no test."""
+    started, failing, summary, critical, code = run
+    problems = [f"{name} the addon, Odoo logged CRITICAL: {line}" for line in critical]
+    if code is None:
+        problems.append(f"the run {name} the addon timed out ({log_path})")
+    elif summary is None:
+        problems.append(
+            f"the run {name} the addon crashed (exit code {code},"
+            f" no summary line; {log_path})"
+        )
+    elif not started:
+        problems.append(f"the run {name} the addon ran no test ({log_path})")
+    problems.extend(
+        f"{tag} ran no test {name} the addon (renamed or removed in Odoo?)"
+        for tag, _why in entries
+        if started and not entry_ran(tag, [*started, *failing])
     )
-    return code, *read_log(log_path)
+    return problems
 
 
 def main(addons_path, log_dir=None):
@@ -282,9 +330,7 @@ def main(addons_path, log_dir=None):
     entries = chosen()
     tags = ",".join(tag for tag, _why in entries)
     modules = modules_to_install(addons_path)
-    without, with_addon = (
-        f"{ADDON}_suites_{SERIES}_{os.getpid()}_{name}" for name in ("without", "with")
-    )
+    without, with_addon = (f"{ADDON}_suites_{SERIES}_{os.getpid()}_{n}" for n in NAMES)
     common = [f"--addons-path={addons_path}", f"--data-dir={data_dir}"]
     # 19.0 installs demo data only when asked; Odoo's tests expect it
     if SERIES >= 19:
@@ -308,49 +354,48 @@ def main(addons_path, log_dir=None):
             print(f"  FAIL {error}")
             return 1
         print(f"  installed both databases in {clock}")
-        runs = {}
-        for name, db in (("without", without), ("with", with_addon)):
-            run_clock = Clock()
-            log_path = f"{log_dir}/suites-{name}-addon-{SERIES}.log"
-            code, started, failing, summary, critical = run_tests(
-                db, tags, common, log_path
+        dbs = (without, with_addon)
+        log_paths = [f"{log_dir}/suites-{name}-addon-{SERIES}.log" for name in NAMES]
+        run_clock = Clock()
+        runs = run_tests(dbs, tags, common, log_paths)
+        for name, run, log_path in zip(NAMES, runs, log_paths, strict=True):
+            print(f"  {len(run[0])} tests run {name} the addon (log: {log_path})")
+            problems += run_problems(name, run, entries, log_path)
+        print(f"  both runs took {run_clock}")
+        fail_without, fail_with = runs[0][1], runs[1][1]
+        # a test failing only with the addon runs again, alone, in both databases:
+        # a failure that does not come back was the machine's (a slow tour)
+        suspects = sorted(fail_with - fail_without)
+        flaky = []
+        if suspects and not problems:
+            log_paths = [
+                f"{log_dir}/suites-{name}-addon-again-{SERIES}.log" for name in NAMES
+            ]
+            again = run_tests(
+                dbs, ",".join(sorted(map(tag_of, suspects))), common, log_paths
             )
-            runs[name] = started, failing
-            print(
-                f"  {len(started)} tests run {name} the addon in "
-                f"{run_clock} (log: {log_path})"
-            )
-            for message in critical:
-                problems.append(f"{name} the addon, Odoo logged CRITICAL: {message}")
-            if code is None:
-                problems.append(f"the run {name} the addon timed out ({log_path})")
-            elif summary is None:
-                problems.append(
-                    f"the run {name} the addon crashed (exit code {code},"
-                    f" no summary line; {log_path})"
-                )
-            elif not started:
-                problems.append(f"the run {name} the addon ran no test ({log_path})")
-            problems.extend(
-                f"{tag} ran no test {name} the addon (renamed or removed in Odoo?)"
-                for tag, _why in entries
-                if started and not entry_ran(tag, [*started, *failing])
-            )
+            for name, run, log_path in zip(NAMES, again, log_paths, strict=True):
+                problems += run_problems(f"again {name}", run, [], log_path)
+            again_without, again_with = again[0][1], again[1][1]
+            if not problems:
+                flaky = [test for test in suspects if test not in again_with]
+            fail_without = fail_without | (again_without & set(suspects))
+            print(f"  ran the {len(suspects)} failing only with the addon again")
     finally:
         for db in (without, with_addon):
             postgres(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         shutil.rmtree(data_dir, ignore_errors=True)
-    (_started, fail_without), (_started, fail_with) = runs["without"], runs["with"]
     if fail_without:
         print(
-            f"  {len(fail_without)} fail without the addon too "
-            "(Odoo's or the environment's, not the addon's):"
+            f"  {len(fail_without)} fail without the addon (Odoo's or the machine's):"
         )
         for test in sorted(fail_without):
-            print(
-                f"    {test}{'' if test in fail_with else '  (passes with the addon)'}"
-            )
-    only_with = sorted(fail_with - fail_without)
+            print(f"    {test}{'' if test in fail_with else '  (passes with it)'}")
+    if flaky:
+        print(f"  {len(flaky)} failed with the addon once, and passed again alone:")
+        for test in flaky:
+            print(f"    {test}")
+    only_with = sorted(fail_with - fail_without - set(flaky))
     for problem in problems:
         print(f"  FAIL {problem}")
     print(f"  {len(only_with)} fail only with the addon{':' if only_with else ''}")
