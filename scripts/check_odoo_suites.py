@@ -18,6 +18,7 @@ Usage: scripts/check_odoo_suites.py ADDONS_PATH [LOG_DIR]
 """
 
 import ast
+import collections
 import itertools
 import os
 import re
@@ -269,6 +270,15 @@ def tag_of(test):
     return f"/{module}:{klass}.{method}"
 
 
+def shown(tests):
+    """``tests`` as printed: a test's failing subtests on one line, counted."""
+    counts = collections.Counter(tag_of(test).lstrip("/") for test in tests)
+    return [
+        f"{test} ({count} subtests)" if count > 1 else test
+        for test, count in sorted(counts.items())
+    ]
+
+
 def run_tests(dbs, tags, common, log_paths):
     """Runs the tests ``tags`` in each of ``dbs`` at once (one Odoo each: an Odoo
     run is mostly one core's work): what read_log reads of each, and the exit
@@ -393,16 +403,16 @@ def main(addons_path, log_dir=None):
         print(
             f"  {len(fail_without)} fail without the addon (Odoo's or the machine's):"
         )
-        for test in sorted(fail_without):
-            print(f"    {test}{'' if test in fail_with else '  (passes with it)'}")
+        for test in shown(fail_without):
+            print(f"    {test}")
     if flaky:
         print(f"  {len(flaky)} failed with the addon once, and passed again alone:")
-        for test in flaky:
+        for test in shown(flaky):
             print(f"    {test}")
     for problem in problems:
         print(f"  FAIL {problem}")
     print(f"  {len(only_with)} fail only with the addon{':' if only_with else ''}")
-    for test in only_with:
+    for test in shown(only_with):
         print(f"    FAIL {test}")
     print(f"  took {clock} in all")
     if only_with or problems:
