@@ -3,7 +3,8 @@
 # given (default: the root's, 18.0): the tests in a throwaway database, again in
 # one with Odoo's webshop (website_sale, and auth_totp_portal: the tests that need
 # a website or two-factor run there and are skipped in the first), the install
-# on a plain Odoo, the crash-recovery, lockout and uninstall checks, ruff,
+# on a plain Odoo, the crash-recovery, lockout and uninstall checks, Odoo's own
+# tests once without the addon and once with it (scripts/check_odoo_suites.py), ruff,
 # pylint-odoo (with the series' valid-odoo-versions), OCA's module checks, README
 # freshness and the wheel. Exit code 0, and ALL CHECKS PASSED, only if all pass on
 # every series. Sets up what is missing first: each series' Odoo (see common.sh),
@@ -91,6 +92,9 @@ run_series() {
 
     echo "== [$SERIES] the demo's mail catcher"
     "$PY" "$REPO_ROOT/scripts/check_mail_catcher.py" || failed=1
+
+    echo "== [$SERIES] Odoo's own tests beside the addon"
+    "$PY" "$REPO_ROOT/scripts/check_odoo_suites.py" "$ADDONS_PATH" "$LOG_DIR" || failed=1
 
     if [ "$ONLY_TESTS" = 0 ]; then
         echo "== [$SERIES] ruff"
