@@ -103,8 +103,10 @@ class TestSessionsEndWithAccess(WebsiteLoginCase, HttpCase):
         self.assertEqual(self.portal_page_status(), 200, "Jane is untouched")
         # one note, Odoo's own where the portal user lost access, by the manager
         note = self.john.message_ids.filtered(
-            lambda message: "Portal Access Revoked" in message.body
-            or "Website access revoked" in message.body
+            lambda message: (
+                "Portal Access Revoked" in message.body
+                or "Website access revoked" in message.body
+            )
         )
         self.assertEqual(len(note), 1)
         self.assertEqual(note.author_id, self.manager.partner_id)

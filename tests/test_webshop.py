@@ -366,7 +366,6 @@ class TestWebshopTemporaryPassword(WebshopMixin, HttpCase):
             data={
                 "csrf_token": self.csrf(security.text),
                 "op": "password",
-                "old": password,
                 "new1": BUYER_PASSWORD,
                 "new2": BUYER_PASSWORD,
                 "redirect": "/shop/checkout",
@@ -393,7 +392,6 @@ class TestWebshopTemporaryPassword(WebshopMixin, HttpCase):
             data={
                 "csrf_token": self.csrf(security.text),
                 "op": "password",
-                "old": password,
                 "new1": BUYER_PASSWORD,
                 "new2": BUYER_PASSWORD,
                 "redirect": "//evil.test/x",
