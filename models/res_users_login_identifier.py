@@ -144,10 +144,10 @@ class ResUsersLoginIdentifier(models.AbstractModel):
     def _login_taken(self, login, website_id=None, partner_id=None):
         """Whether ``login``, given to a new account of contact ``partner_id`` on
         ``website_id`` (None: every website), would meet a login that exists, in
-        any case: another user's login, a contact's username (unique across all
-        websites), the email another contact logs in by (its login mail's, or its
-        own with Allow Login or a portal user, kept out for now or not), a
-        login-enabled contact's Reference."""
+        any case: another user's login (on that website, as Odoo's key has it), a
+        contact's username (unique across all websites), the email another contact
+        logs in by (its login mail's, or its own with Allow Login or a portal user,
+        kept out for now or not), a login-enabled contact's Reference."""
         typed = (login or "").strip().lower()
         if not typed:
             return False
@@ -180,7 +180,11 @@ class ResUsersLoginIdentifier(models.AbstractModel):
                 email=email,
                 own=partner_id or 0,
                 by_reference=bool(website_setting(self.env, "login_by_reference")),
-                user_on_website=self._on_website("u", website_id),
+                # Odoo's key on users, UNIQUE(login, website_id): a website's own
+                # account may share a login with an account of no website
+                user_on_website=(
+                    SQL("u.website_id = %s", website_id) if website_id else SQL("TRUE")
+                ),
                 partner_on_website=self._on_website("p", website_id),
             )
         )
