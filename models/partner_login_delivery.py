@@ -213,8 +213,16 @@ class PartnerLoginDelivery(models.AbstractModel):
         mailer = self.env["partner.login.mailer"]
         mail = self.env["partner.login.mail"]
         accepted_at = deque(maxlen=200)  # when the server took each mail, for its rate
+        # read before the first mail: each acceptance's commit empties the ORM's
+        # cache, and a read after it would fetch the whole batch's records again
+        credential_mode = run.credential_mode
+        recipients = {
+            line.id: (line.partner_id, mail._recipient(line.partner_id))
+            for line in lines
+        }
+        headers = {}  # by alias domain
         for index, line in enumerate(lines):
-            partner = line.partner_id
+            partner, recipient = recipients[line.id]
             tried = outcome.sent or outcome.failed or outcome.deferred
             if deadline is not None and tried and time.monotonic() >= deadline:
                 outcome.untried |= _rest(lines, index)
@@ -237,7 +245,7 @@ class PartnerLoginDelivery(models.AbstractModel):
             values = mails[partner.id]
             body = mail._fill_secret(
                 values["body_html"],
-                run.credential_mode,
+                credential_mode,
                 values["placeholder"],
                 secrets[partner.id],
             )
@@ -249,7 +257,12 @@ class PartnerLoginDelivery(models.AbstractModel):
                     "class, title, target and rel."
                 )
                 continue
-            message = mailer._build(route, values, body, [mail._recipient(partner)])
+            alias_domain_id = values.get("record_alias_domain_id")
+            if alias_domain_id not in headers:
+                headers[alias_domain_id] = mailer._headers(alias_domain_id)
+            message = mailer._build(
+                route, values, body, [recipient], headers[alias_domain_id]
+            )
             timeout = deadline - time.monotonic() if deadline is not None else None
             result = mailer._send(sessions, route, message, timeout)
             if result.kind == transport.ACCEPTED:

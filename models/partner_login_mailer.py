@@ -146,7 +146,11 @@ class PartnerLoginMailer(models.AbstractModel):
         return sessions[route], None
 
     @api.model
-    def _build(self, route, values, body, email_to):
+    def _build(self, route, values, body, email_to, headers=None):
+        """The message of one mail; ``headers``: ``_headers`` of its alias domain,
+        when the caller has it already."""
+        if headers is None:
+            headers = self._headers(values.get("record_alias_domain_id"))
         return compat.build_email(
             self._sender(route[2]),
             email_from=values["email_from"],
@@ -162,7 +166,7 @@ class PartnerLoginMailer(models.AbstractModel):
             attachments=values.get("attachments") or None,
             subtype="html",
             subtype_alternative="plain",
-            headers=self._headers(values.get("record_alias_domain_id")),
+            headers=headers,
         )
 
     @api.model
