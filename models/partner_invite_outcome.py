@@ -78,20 +78,23 @@ class PartnerInviteOutcome(models.AbstractModel):
         return lines
 
     @api.model
-    def _keep_acceptance(self, line, message_id, server_id):
-        """The server took the line's mail, kept before the batch's outcome is
-        applied (the line stays "sending" until then): the caller commits it at
-        once, so that a crash of Odoo does not send this mail again.
+    def _keep_acceptance(self, acceptance_cr, line, message_id, server_id):
+        """The server took the line's mail: kept at once, before the batch's outcome
+        is applied (the line stays "sending" until then), so that a crash of Odoo
+        does not send this mail again.
 
-        Without waiting for the disk (synchronous_commit off, for this transaction
-        only): a commit that waits costs more than a mail; what an Odoo crash
-        leaves is kept all the same, and only a crash of PostgreSQL itself within
-        its WAL writer's delay could lose the last acceptances, whose mails would
-        then go out again with a new password, the old one dead."""
-        self.env.cr.execute("SET LOCAL synchronous_commit TO OFF")
-        self.env.cr.execute(
+        On ``acceptance_cr``, a connection of the step's own that commits each
+        acceptance alone, as Odoo's mail queue commits each mail: the batch's
+        transaction keeps its cache and the run's lock. Without waiting for the
+        disk (synchronous_commit off, for that one transaction): a commit that
+        waits costs more than a mail; what an Odoo crash leaves is kept all the
+        same, and only a crash of PostgreSQL itself within its WAL writer's delay
+        could lose the last acceptances, whose mails would then go out again with
+        a new password, the old one dead."""
+        acceptance_cr.execute(
             SQL(
-                """UPDATE partner_invite_run_line
+                """SET LOCAL synchronous_commit TO OFF;
+                   UPDATE partner_invite_run_line
                       SET accepted_at = %s, message_id = %s, mail_server_id = %s
                     WHERE id = %s""",
                 fields.Datetime.now(),
@@ -100,6 +103,7 @@ class PartnerInviteOutcome(models.AbstractModel):
                 line.id,
             )
         )
+        acceptance_cr.commit()  # pylint: disable=invalid-commit
 
     # ------------------------------------------------------------------ a batch
 

@@ -464,9 +464,10 @@ class PartnerInviteRun(models.Model):
             )
         running = self.sudo().filtered(lambda run: run.state == "running")
         running.write({"state": "cancelled", "ended_at": fields.Datetime.now()})
-        # the worker commits each accepted mail and stops at the next one once the
-        # run is taken from it: what it left "sending" is settled here (the accepted
-        # ones delivered, the others' credentials revoked), as after a crash
+        # a batch under way holds the run's lock: the cancel waits for its mails,
+        # and the worker, finding the run taken, stops before applying them; what
+        # it left "sending" is settled here (the accepted ones delivered, the
+        # others' credentials revoked), as after a crash
         outcomes = self.env["partner.invite.outcome"]
         for run in running:
             outcomes._recover(run)

@@ -12,8 +12,9 @@ Each mail is a line of a run (partner.invite.run.line):
 2. each mail takes a slot of its server's pace (partner_login_pace.py) and goes out
    over SMTP (partner_login_mailer.py), the secret filled in only in memory; in the
    worker job each acceptance is committed as it happens, as Odoo's mail queue
-   does, so that after a crash only the mail in flight may reach its contact twice
-   (partner_invite_outcome.py, ``_recover``);
+   does, on a connection of its own (the batch's transaction keeps the run's lock
+   and its cache), so that after a crash only the mail in flight may reach its
+   contact twice (partner_invite_outcome.py, ``_recover``);
 3. what came of each: accepted (with its Message-Id, to recognise a bounce), try
    again later, slow down (the server's pace halves), never (a 5xx), not tried
    yet (the pace or the step's time), or refused before sending (a rule).
@@ -80,8 +81,9 @@ class PartnerLoginDelivery(models.AbstractModel):
 
         :param deadline: ``time.monotonic()`` after which no more mail is started
         :param sessions: {route: SMTP session} the caller keeps open across calls
-        :param auto_commit: commit the credentials before any mail holds them (the
-            worker job; never inside a user's request)
+        :param auto_commit: commit the credentials before any mail holds them, and
+            each acceptance as it happens (the worker job; never inside a user's
+            request)
         :param layouts: the rendered layouts the caller keeps across calls
         :returns: DeliveryOutcome
         """
@@ -107,21 +109,35 @@ class PartnerLoginDelivery(models.AbstractModel):
             run, partners, outcome.expires_at, layouts
         )
         outcome.mails = mails
+        acceptance_cr = None
         if auto_commit:
             # the credentials must be committed before any mail holding them goes
             # out, so that a crash can be recovered from (see the module docstring)
-            self.env.cr.commit()  # pylint: disable=invalid-commit
+            self._commit_and_relock(run)
+            acceptance_cr = self.env.registry.cursor()
         own_sessions = sessions is None
         sessions = {} if own_sessions else sessions
         try:
             self._send_all(
-                run, lines, mails, secrets, deadline, sessions, outcome, auto_commit
+                run, lines, mails, secrets, deadline, sessions, outcome, acceptance_cr
             )
         finally:
             secrets.clear()  # the clear secrets end here
             if own_sessions:
                 self.env["partner.login.mailer"]._close_sessions(sessions)
+            if acceptance_cr is not None:
+                acceptance_cr.close()
+        if auto_commit:
+            # a new snapshot, which sees the acceptances kept meanwhile: the
+            # outcome is applied over them
+            self._commit_and_relock(run)
         return outcome
+
+    @api.model
+    def _commit_and_relock(self, run):
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+        if not run._lock():  # the commit ended the run's lock
+            raise RunTakenOver(run.id)
 
     @api.model
     def _admissible(self, run, lines, outcome):
@@ -161,7 +177,7 @@ class PartnerLoginDelivery(models.AbstractModel):
 
     @api.model
     def _send_all(
-        self, run, lines, mails, secrets, deadline, sessions, outcome, auto_commit
+        self, run, lines, mails, secrets, deadline, sessions, outcome, acceptance_cr
     ):
         mailer = self.env["partner.login.mailer"]
         pace = self.env["partner.login.pace"]
@@ -191,7 +207,7 @@ class PartnerLoginDelivery(models.AbstractModel):
                     deadline,
                     sessions,
                     outcome,
-                    auto_commit,
+                    acceptance_cr,
                 )
             finally:
                 pace._release(route[0], slots)
@@ -208,21 +224,13 @@ class PartnerLoginDelivery(models.AbstractModel):
         deadline,
         sessions,
         outcome,
-        auto_commit,
+        acceptance_cr,
     ):
         mailer = self.env["partner.login.mailer"]
         mail = self.env["partner.login.mail"]
         accepted_at = deque(maxlen=200)  # when the server took each mail, for its rate
-        # read before the first mail: each acceptance's commit empties the ORM's
-        # cache, and a read after it would fetch the whole batch's records again
-        credential_mode = run.credential_mode
-        recipients = {
-            line.id: (line.partner_id, mail._recipient(line.partner_id))
-            for line in lines
-        }
-        headers = {}  # by alias domain
         for index, line in enumerate(lines):
-            partner, recipient = recipients[line.id]
+            partner = line.partner_id
             tried = outcome.sent or outcome.failed or outcome.deferred
             if deadline is not None and tried and time.monotonic() >= deadline:
                 outcome.untried |= _rest(lines, index)
@@ -245,7 +253,7 @@ class PartnerLoginDelivery(models.AbstractModel):
             values = mails[partner.id]
             body = mail._fill_secret(
                 values["body_html"],
-                credential_mode,
+                run.credential_mode,
                 values["placeholder"],
                 secrets[partner.id],
             )
@@ -257,26 +265,17 @@ class PartnerLoginDelivery(models.AbstractModel):
                     "class, title, target and rel."
                 )
                 continue
-            alias_domain_id = values.get("record_alias_domain_id")
-            if alias_domain_id not in headers:
-                headers[alias_domain_id] = mailer._headers(alias_domain_id)
-            message = mailer._build(
-                route, values, body, [recipient], headers[alias_domain_id]
-            )
+            message = mailer._build(route, values, body, [mail._recipient(partner)])
             timeout = deadline - time.monotonic() if deadline is not None else None
             result = mailer._send(sessions, route, message, timeout)
             if result.kind == transport.ACCEPTED:
                 outcome.sent |= line
                 outcome.message_ids[line.id] = (result.message_id, route[0])
-                if auto_commit:
-                    # kept and committed at once, as Odoo's mail queue does: a
-                    # crash from here on does not send this mail again
+                if acceptance_cr is not None:
+                    # a crash from here on does not send this mail again
                     self.env["partner.invite.outcome"]._keep_acceptance(
-                        line, result.message_id, route[0]
+                        acceptance_cr, line, result.message_id, route[0]
                     )
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-                    if not run._lock():  # the commit ended the run's lock
-                        raise RunTakenOver(run.id)
                 accepted_at.append(time.monotonic())
                 if values.get("email_cc"):
                     self._send_cc_copy(route, values, partner, sessions)

@@ -146,11 +146,7 @@ class PartnerLoginMailer(models.AbstractModel):
         return sessions[route], None
 
     @api.model
-    def _build(self, route, values, body, email_to, headers=None):
-        """The message of one mail; ``headers``: ``_headers`` of its alias domain,
-        when the caller has it already."""
-        if headers is None:
-            headers = self._headers(values.get("record_alias_domain_id"))
+    def _build(self, route, values, body, email_to):
         return compat.build_email(
             self._sender(route[2]),
             email_from=values["email_from"],
@@ -166,7 +162,7 @@ class PartnerLoginMailer(models.AbstractModel):
             attachments=values.get("attachments") or None,
             subtype="html",
             subtype_alternative="plain",
-            headers=headers,
+            headers=self._headers(values.get("record_alias_domain_id")),
         )
 
     @api.model
