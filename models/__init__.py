@@ -10,6 +10,7 @@ from . import (
     partner_invite_outcome,
     partner_invite_run,
     partner_invite_run_line,
+    partner_invite_worker,
     partner_login_access,
     partner_login_credential,
     partner_login_delegation,

@@ -5,7 +5,7 @@ contact's Website Access state (through partner_login_access.py), its credential
 (kept or revoked), its note, the failed mail kept without its secret, and the run's
 counts. The delivery (partner_login_delivery.py) only sends and says what came of
 each line; the worker (partner_invite_worker.py) and the run's own sending
-(partner_invite_run.py, ``_send_now``) call this model to apply it."""
+(partner_invite_worker.py, ``_send_now``) call this model to apply it."""
 
 import logging
 import time

@@ -7,15 +7,12 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from .partner_invite_worker import WORKER_CRON
 from .partner_login_credential import CREDENTIAL_KINDS
-from .partner_login_pace import utc
 from .website_login_settings import MANAGER_GROUP
 
 _logger = logging.getLogger(__name__)
 
 INVITE_TEMPLATE = "partner_website_login.mail_template_website_invite"
-RANDOM_PASSWORD_TEMPLATE = "partner_website_login.mail_template_random_password"
 RUN_ORIGINS = [
     ("bulk", "Bulk invite"),
     ("manual", "Random Password Mail"),
@@ -237,12 +234,7 @@ class PartnerInviteRun(models.Model):
             ["__count"],
         )
         skipped = {rule: (reason, count) for rule, reason, count in groups}
-        messages = {
-            rule: message
-            for rule, message, _domain in self.env["partner.login.eligibility"]._rules(
-                bulk=True
-            )
-        }
+        messages = dict(self.env["partner.login.eligibility"]._rule_labels())
         for rule, count in (self.routine_skips or {}).items():
             skipped[rule] = (messages.get(rule, rule), count)
         return skipped
@@ -308,30 +300,16 @@ class PartnerInviteRun(models.Model):
             raise AccessError(
                 self.env._("Only Website Login managers may send the invite.")
             )
-        # sudo: runs are written by the addon only; managers merely read them
-        run = self.sudo().search(
-            [("state", "=", "running"), ("origin", "=", "bulk")], limit=1
-        )
+        run = self.env["partner.invite.worker"]._start_bulk()
         if not run:
-            # lapsed invites first: their contacts are eligible again
-            self.env["partner.login.credential"]._cron_expire()
-            # the scheduler runs as the superuser: every company
-            companies = self.env.user.company_ids
-            if self.env.su:
-                companies = self.env["res.company"].sudo().search([])
-            if not self._eligible_now(companies):
-                return self._notification(
-                    self.env._(
-                        "Nobody to invite right now: every Website Enabled contact "
-                        "is invited already, logs in, or is left out by a rule (the "
-                        "contact list's Website Access filters show which)."
-                    ),
-                    "info",
-                )
-            run = self.sudo().create({"company_ids": companies.ids})
-            run._count_contacts()
-            run._notify_managers()
-        self.env.ref(WORKER_CRON).sudo()._trigger()
+            return self._notification(
+                self.env._(
+                    "Nobody to invite right now: every Website Enabled contact is "
+                    "invited already, logs in, or is left out by a rule (the contact "
+                    "list's Website Access filters show which)."
+                ),
+                "info",
+            )
         return self._notification(
             self.env._(
                 "%(run)s: %(count)s to invite, in the background.",
@@ -346,18 +324,6 @@ class PartnerInviteRun(models.Model):
                 "views": [(False, "form")],
                 "target": "current",
             },
-        )
-
-    @api.model
-    def _eligible_now(self, companies):
-        """Whether a run of ``companies`` would invite anybody now."""
-        domain = self.env["partner.login.eligibility"]._invite_domain()
-        # sudo: counted as the run would count them, whatever the starter may read
-        return bool(
-            self.env["res.partner"]
-            .sudo()
-            .with_context(active_test=False)  # as the run searches them
-            .search_count(domain + self._company_domain(companies), limit=1)
         )
 
     @api.model
@@ -386,66 +352,10 @@ class PartnerInviteRun(models.Model):
             )
 
     @api.model
-    def _send_now(
-        self,
-        partners,
-        reviewed=None,
-        credential_mode=None,
-        key_user=None,
-        left_out=None,
-    ):
-        """A Random Password Mail to ``partners``, sent in the caller's request: a
-        run of its own with a line per contact, delivered at once; what the server
-        asks to try again later, the worker job sends. The one way a mail is sent
-        outside the worker job (the Random Password Mail window, a key user).
-
-        :param reviewed: {"subject", "body_html", "placeholder"} the operator edited
-        :param key_user: the customer's Website Administrator who asked for it from
-            the portal (the same mail, from the company's address)
-        :param left_out: {(rule, why): contact ids} the caller left out, listed
-            as the run's skipped lines
-        :returns: (the run, what came of each mail: a DeliveryOutcome)
-        """
-        companies = self.env.user.company_ids
-        # sudo: runs are written by the addon only; the caller checked the rights
-        run = self.sudo().create(
-            {
-                "origin": "key_user" if key_user else "manual",
-                "key_user_id": key_user.id if key_user else False,
-                "mail_template_id": self.env.ref(RANDOM_PASSWORD_TEMPLATE).id,
-                "credential_mode": credential_mode
-                or self.env["partner.login.credential"]._credential_mode(),
-                "company_ids": companies.ids,
-                "eligible_count": len(partners),
-                "all_taken": True,
-                "reviewed_subject": (reviewed or {}).get("subject"),
-                "reviewed_body": (reviewed or {}).get("body_html"),
-                "reviewed_placeholder": (reviewed or {}).get("placeholder"),
-            }
-        )
-        outcomes = self.env["partner.invite.outcome"]
-        if left_out:
-            skipped = outcomes._create_skipped(run, left_out)
-            run.skipped_count = len(skipped)
-        lines = outcomes._create_sending(run, partners)
-        outcome = self.env["partner.login.delivery"]._deliver(lines)
-        outcomes._apply(run, lines, outcome)
-        run._wake_worker()
-        return run.with_env(self.env), outcome
-
-    @api.model
     def _cron_process_batch(self):
         """The worker job's scheduled action (data/ir_cron_data.xml, on this model
         since it was created): partner_invite_worker.py does the work."""
         return self.env["partner.invite.worker"]._cron_process_batch()
-
-    def _wake_worker(self):
-        """The worker job takes what this run left to try again."""
-        next_at = self.sudo()._next_work_at()
-        if next_at is None:
-            self.sudo().write({"state": "done", "ended_at": fields.Datetime.now()})
-        else:
-            self.env.ref(WORKER_CRON).sudo()._trigger(utc(next_at))
 
     def action_cancel(self):
         """Stop a running run: the contacts not invited yet are left alone."""

@@ -218,9 +218,4 @@ class PartnerInviteRunLine(models.Model):
 
     @api.model
     def _selection_rule(self):
-        return [
-            (rule, message)
-            for rule, message, _domain in self.env["partner.login.eligibility"]._rules(
-                bulk=True
-            )
-        ]
+        return self.env["partner.login.eligibility"]._rule_labels()

@@ -1,8 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""The worker job: time-boxed steps over the running runs, each delivering committed
-batches (retries that are due, then a bulk run's next contacts) at the pace of each
-mail server. It orchestrates; the delivery sends (partner_login_delivery.py) and the
-outcome owner applies what came of it (partner_invite_outcome.py)."""
+"""The one orchestrator of sending: a run's mails sent in the caller's request
+(``_send_now``: Random Password Mail, a key user), and the worker job's time-boxed
+steps over the running runs, each delivering committed batches (retries that are
+due, then a bulk run's next contacts) at the pace of each mail server. It calls
+down: the delivery sends (partner_login_delivery.py) and the outcome owner applies
+what came of it (partner_invite_outcome.py)."""
 
 import logging
 import time
@@ -18,19 +20,123 @@ from .website_login_settings import website_setting
 _logger = logging.getLogger(__name__)
 
 WORKER_CRON = "partner_website_login.ir_cron_process_website_invite_batches"
+RANDOM_PASSWORD_TEMPLATE = "partner_website_login.mail_template_random_password"
 # A run whose step raised this many times in a row ends as Failed; between tries
 # the worker waits STEP_ERROR_RETRY_MINUTES.
 MAX_STEP_ERRORS = 3
 STEP_ERROR_RETRY_MINUTES = 1
-# a batch's rules are checked on this many ids of the primary key at a time
-# (times the batch size, at least the minimum): see _next_contacts
-CANDIDATE_SLICE_FACTOR = 10
-MIN_CANDIDATE_SLICE = 2000
 
 
 class PartnerInviteWorker(models.AbstractModel):
     _name = "partner.invite.worker"
     _description = "Website invite worker job"
+
+    @api.model
+    def _start_bulk(self):
+        """The bulk run under way, or a new one of the starter's companies (every
+        company for the scheduler), its population counted, and the worker job
+        woken for it.
+
+        :returns: the run (in sudo), or None when nobody is to be invited now
+        """
+        # sudo: runs are written by the addon only; managers merely read them
+        runs = self.env["partner.invite.run"].sudo()
+        run = runs.search([("state", "=", "running"), ("origin", "=", "bulk")], limit=1)
+        if not run:
+            # lapsed invites first: their contacts are eligible again
+            self.env["partner.login.credential"]._cron_expire()
+            # the scheduler runs as the superuser: every company
+            companies = self.env.user.company_ids
+            if self.env.su:
+                companies = self.env["res.company"].sudo().search([])
+            if not self._eligible_now(companies):
+                return None
+            run = runs.create({"company_ids": companies.ids})
+            run._count_contacts()
+            run._notify_managers()
+        self._wake()
+        return run
+
+    @api.model
+    def _eligible_now(self, companies):
+        """Whether a run of ``companies`` would invite anybody now."""
+        domain = self.env["partner.login.eligibility"]._invite_domain()
+        runs = self.env["partner.invite.run"]
+        # sudo: counted as the run would count them, whatever the starter may read
+        return bool(
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)  # as the run searches them
+            .search_count(domain + runs._company_domain(companies), limit=1)
+        )
+
+    @api.model
+    def _send_now(
+        self,
+        partners,
+        reviewed=None,
+        credential_mode=None,
+        key_user=None,
+        left_out=None,
+        checked=False,
+    ):
+        """A Random Password Mail to ``partners``, sent in the caller's request: a
+        run of its own with a line per contact, delivered at once; what the server
+        asks to try again later, the worker job sends. The one way a mail is sent
+        outside the worker job (the Random Password Mail window, a key user).
+
+        :param reviewed: {"subject", "body_html", "placeholder"} the operator edited
+        :param key_user: the customer's Website Administrator who asked for it from
+            the portal (the same mail, from the company's address)
+        :param left_out: {(rule, why): contact ids} the caller left out, listed
+            as the run's skipped lines
+        :param checked: the caller has just applied the eligibility rules of its
+            path to ``partners`` (partner.login.eligibility._refusals)
+        :returns: (the run, what came of each mail: a DeliveryOutcome)
+        """
+        companies = self.env.user.company_ids
+        # sudo: runs are written by the addon only; the caller checked the rights
+        run = (
+            self.env["partner.invite.run"]
+            .sudo()
+            .create(
+                {
+                    "origin": "key_user" if key_user else "manual",
+                    "key_user_id": key_user.id if key_user else False,
+                    "mail_template_id": self.env.ref(RANDOM_PASSWORD_TEMPLATE).id,
+                    "credential_mode": credential_mode
+                    or self.env["partner.login.credential"]._credential_mode(),
+                    "company_ids": companies.ids,
+                    "eligible_count": len(partners),
+                    "all_taken": True,
+                    "reviewed_subject": (reviewed or {}).get("subject"),
+                    "reviewed_body": (reviewed or {}).get("body_html"),
+                    "reviewed_placeholder": (reviewed or {}).get("placeholder"),
+                }
+            )
+        )
+        outcomes = self.env["partner.invite.outcome"]
+        if left_out:
+            skipped = outcomes._create_skipped(run, left_out)
+            run.skipped_count = len(skipped)
+        lines = outcomes._create_sending(run, partners)
+        outcome = self.env["partner.login.delivery"]._deliver(lines, checked=checked)
+        outcomes._apply(run, lines, outcome)
+        self._wake(run)
+        return run.with_env(self.env), outcome
+
+    @api.model
+    def _wake(self, run=None):
+        """The worker job takes what ``run`` left to try again (ending the run when
+        nothing is left), or, without a run, looks for work now."""
+        if run is None:
+            self.env.ref(WORKER_CRON).sudo()._trigger()
+            return
+        next_at = run.sudo()._next_work_at()
+        if next_at is None:
+            run.sudo().write({"state": "done", "ended_at": fields.Datetime.now()})
+        else:
+            self.env.ref(WORKER_CRON).sudo()._trigger(utc(next_at))
 
     @api.model
     def _cron_process_batch(self):
@@ -193,51 +299,16 @@ class PartnerInviteWorker(models.AbstractModel):
             return outcomes._mark_sending(due)
         if run.origin != "bulk" or run.all_taken:
             return lines
-        partners, cursor, all_taken = self._next_contacts(run, size)
+        partners, cursor, all_taken = self.env[
+            "partner.login.eligibility"
+        ]._next_invitees(
+            run._company_domain(run.company_ids), run.last_partner_id, size
+        )
         values = {"last_partner_id": cursor}
         if all_taken:
             values["all_taken"] = True
         run.write(values)  # committed with the batch's credentials
         return outcomes._create_sending(run, partners)
-
-    @api.model
-    def _next_contacts(self, run, size):
-        """The next ``size`` eligible contacts after the run's cursor, in id order.
-
-        The rules are checked on a slice of ids of the primary key at a time: in
-        one query PostgreSQL misjudges how many contacts pass the (correlated)
-        rules and sorts every eligible contact left, so that a run's batches would
-        cost its size squared.
-
-        :returns: (contacts, the new cursor, whether no contact is left after it)
-        """
-        domain = [
-            *self.env["partner.login.eligibility"]._invite_domain(),
-            *run._company_domain(run.company_ids),
-        ]
-        # active_test off: the rules' own "active" conditions decide, and their
-        # subqueries see archived users too (an archived employee's contact)
-        partners = self.env["res.partner"].with_context(active_test=False)
-        found = partners.browse()
-        cursor = run.last_partner_id
-        slice_size = max(size * CANDIDATE_SLICE_FACTOR, MIN_CANDIDATE_SLICE)
-        while len(found) < size:
-            slice_ids = partners.search(
-                [("id", ">", cursor)], order="id", limit=slice_size
-            ).ids
-            if not slice_ids:
-                return found, cursor, True
-            wanted = size - len(found)
-            passing = partners.search(
-                [("id", "in", slice_ids), *domain], order="id", limit=wanted
-            )
-            found |= passing
-            if len(passing) == wanted:  # the slice's later ids stay for next time
-                return found, passing.ids[-1], False
-            cursor = slice_ids[-1]
-            if len(slice_ids) < slice_size:
-                return found, cursor, True
-        return found, cursor, False
 
     @api.model
     def _auto_commit(self):

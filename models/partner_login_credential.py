@@ -122,7 +122,7 @@ class PartnerLoginCredential(models.Model):
             raise UserError(
                 "\n".join(
                     f"{partner.display_name}: {message}"
-                    for partner, message in zip(
+                    for partner, (_rule, message) in zip(
                         partners.browse(refusals), refusals.values(), strict=True
                     )
                 )

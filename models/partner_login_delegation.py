@@ -11,34 +11,20 @@ what this model does for it. Invites go through Random Password Mail's own path
 (a run of their own, the same template, credential, rules, pacing and retries).
 """
 
-import re
-import secrets
-from datetime import timedelta
-
 from markupsafe import escape
 
-from odoo import api, fields, models, tools
-from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo import api, models, tools
+from odoo.exceptions import AccessError, UserError
 
-from .partner_login_username import USERNAME_PATTERN
+from .partner_login_delegation_refusal import CountedRefusal
+from .partner_login_eligibility_rules import KEY_USER
 from .website_login_settings import MANAGER_GROUP, website_setting
 
 COLLEAGUES_PER_PAGE = 20
 # States of a colleague whose invite went out before
 INVITED_BEFORE = ("invited", "expired", "unanswered")
 # Reasons not to invite that the Colleagues page's Access column shows already
-SAID_BY_ACCESS = ("active", "awaiting_approval")
-
-
-class CountedRefusal(UserError):
-    """A refusal that would tell something about other companies' logins or
-    addresses: it counts against the key user's daily limit, so that probing is
-    as dear as adding."""
-
-    def __init__(self, message, suggestion=""):
-        super().__init__(message)
-        self.suggestion = suggestion
+SAID_BY_ACCESS = ("already_active", "awaiting_approval")
 
 
 class PartnerLoginDelegation(models.AbstractModel):
@@ -141,131 +127,6 @@ class PartnerLoginDelegation(models.AbstractModel):
             )
         return found
 
-    # ------------------------------------------------------------------ limits
-
-    @api.model
-    def _check_daily_limit(self, key_user, partners=None, new=0):
-        """At most the setting's number of colleagues added or invited by one key
-        user in 24 hours: each invite counts (a re-invite too), and so does each
-        contact added without one (``partners`` about to be invited, ``new`` about
-        to be added), and each username or address refused (CountedRefusal)."""
-        self._serialize(key_user)
-        since = fields.Datetime.now() - timedelta(hours=24)
-        self.env["res.partner"].flush_model(["website_added_by_id"])
-        self.env["partner.invite.run"].flush_model(["key_user_id"])
-        self.env["partner.invite.run.line"].flush_model(["run_id", "partner_id"])
-        self.env.cr.execute(
-            SQL(
-                """WITH invited AS (
-                       SELECT line.partner_id
-                         FROM partner_invite_run_line line
-                         JOIN partner_invite_run run ON run.id = line.run_id
-                        WHERE run.key_user_id = %(key)s AND run.create_date > %(since)s
-                   )
-                   SELECT 0, partner_id FROM invited
-                   UNION ALL
-                   SELECT 1, id FROM res_partner
-                    WHERE website_added_by_id = %(key)s AND create_date > %(since)s
-                      AND id NOT IN (SELECT partner_id FROM invited)
-                   UNION ALL
-                   SELECT 2, NULL FROM partner_login_delegation_refusal
-                    WHERE key_user_id = %(key)s AND refused_at > %(since)s""",
-                key=key_user.id,
-                since=since,
-            )
-        )
-        rows = self.env.cr.fetchall()
-        added_uninvited = {partner_id for kind, partner_id in rows if kind == 1}
-        used = len(rows)
-        # inviting a colleague added without its invite turns one count into another
-        asked = len(set(partners.ids if partners else ()) - added_uninvited)
-        limit = website_setting(self.env, "key_user_daily_limit")
-        if used + asked + new > limit:
-            raise UserError(
-                self.env._(
-                    "You added or invited %(limit)s colleagues in the last 24 hours, "
-                    "as many as you may: try again tomorrow, or ask us to help.",
-                    limit=limit,
-                )
-            )
-
-    @api.model
-    def _serialize(self, key_user):
-        """The key user's row is updated first: of two requests at once, the second
-        fails to serialize and Odoo runs it again, seeing the first."""
-        self.env.cr.execute(
-            SQL(
-                "UPDATE res_partner SET write_date = write_date WHERE id = %s",
-                key_user.id,
-            )
-        )
-
-    @api.model
-    def _count_refusal(self, key_user):
-        self._serialize(key_user)
-        # sudo: the count is the addon's record; the key user reads none of it
-        self.env["partner.login.delegation.refusal"].sudo().create(
-            {"key_user_id": key_user.id}
-        )
-
-    @api.model
-    def _address_refusal(self, email, colleague=None):
-        """Why a key user may not mail this address (to a new colleague, or to
-        ``colleague``), or None. One message for every reason: the page must not
-        tell whether an address is somebody's login elsewhere."""
-        refused = self.env._(
-            "This address cannot be invited from here: check it, or ask us to help."
-        )
-        # sudo: the checks read the blacklist, bounces and logins of all companies
-        if (
-            self.env["mail.blacklist"]
-            .sudo()
-            .search_count([("email", "=", email)], limit=1)
-        ):
-            return refused
-        bounced_often = self.env["partner.login.eligibility"]._bounced_often_ids()
-        partners = self.env["res.partner"].sudo().with_context(active_test=False)
-        others = [("id", "!=", colleague.id)] if colleague else []
-        # a new colleague's address may be nobody's elsewhere: were only logins
-        # refused, the answer would tell a login from a mere contact's address
-        if not colleague and partners.search_count(
-            [("email_normalized", "=", email)], limit=1
-        ):
-            return refused
-        if partners.search_count(
-            [
-                ("email_normalized", "=", email),
-                "|",
-                ("id", "in", bounced_often),
-                ("website_access_state", "=", "bounced"),
-            ],
-            limit=1,
-        ):
-            return refused
-        # an address that already is somebody else's login (a user's login, the
-        # address of its login mails, or the email of a contact that logs in)
-        # would pass to the colleague with the invite
-        users = self.env["res.users"].sudo().with_context(active_test=False)
-        if users.search_count(
-            [("login", "=ilike", email)]
-            + ([("partner_id", "!=", colleague.id)] if colleague else []),
-            limit=1,
-        ) or partners.search_count(
-            others
-            + [
-                "|",
-                ("website_login_email", "=", email),
-                "&",
-                ("email_normalized", "=", email),
-                "|",
-                ("allow_login", "=", True),
-                ("user_ids", "!=", False),
-            ],
-            limit=1,
-        ):
-            return refused
-        return None
-
     # ------------------------------------------------------------------ acts
 
     @api.model
@@ -282,7 +143,7 @@ class PartnerLoginDelegation(models.AbstractModel):
             with self.env.cr.savepoint():
                 return self._add_colleague(key_user, name, email, username, invite)
         except CountedRefusal:
-            self._count_refusal(key_user)
+            self.env["partner.login.delegation.refusal"]._count(key_user)
             raise
 
     @api.model
@@ -293,7 +154,7 @@ class PartnerLoginDelegation(models.AbstractModel):
             raise UserError(self.env._("Enter your colleague's name."))
         if not normalized:
             raise UserError(self.env._("Enter one valid email address."))
-        self._check_daily_limit(key_user, new=1)
+        self.env["partner.login.delegation.refusal"]._check_daily_limit(key_user, new=1)
         company = key_user.commercial_partner_id
         same = (
             self.env["res.partner"]
@@ -312,9 +173,12 @@ class PartnerLoginDelegation(models.AbstractModel):
                     colleague=same.name,
                 )
             )
-        if refusal := self._address_refusal(normalized):
-            raise CountedRefusal(refusal)
-        username = self._username_for(username, normalized)
+        eligibility = self.env["partner.login.eligibility"]
+        if rule := eligibility._address_rule(normalized):
+            raise CountedRefusal(eligibility._message(rule, key_user=key_user))
+        username = self.env["partner.login.username"]._for_new_colleague(
+            username, normalized
+        )
         approval = website_setting(self.env, "key_user_approval")
         partners = self.env["res.partner"].sudo()
         values = {
@@ -357,57 +221,6 @@ class PartnerLoginDelegation(models.AbstractModel):
         return colleague, self._invite(key_user, colleague)
 
     @api.model
-    def _username_for(self, username, email):
-        """The username asked for, or one made from the address. A taken one is
-        refused without a word on whose it is or where (another company, one of
-        our users): the answer offers a free one instead."""
-        if username := (username or "").strip():
-            vals = {"username": username}
-            # its form: the message names only what was typed
-            self.env["partner.login.username"]._normalize(vals)
-            if self._username_free(username):
-                return username
-            suggestion = self._free_username(username)
-            raise CountedRefusal(
-                self.env._(
-                    "Choose another username, %(suggestion)s for example.",
-                    suggestion=suggestion,
-                )
-                if suggestion
-                else self.env._("Choose another username."),
-                suggestion=suggestion,
-            )
-        suggested = re.sub(r"[^A-Za-z0-9._-]", "", email.split("@")[0])[:58] or "user"
-        if self._username_free(suggested):
-            return suggested
-        if free := self._free_username(suggested):
-            return free
-        raise UserError(self.env._("Choose a username for your colleague."))
-
-    @api.model
-    def _username_free(self, username):
-        if not USERNAME_PATTERN.fullmatch(username):
-            return False
-        try:
-            self.env["partner.login.username"]._check_available(
-                self.env["res.partner"], [username]
-            )
-        except ValidationError:
-            return False
-        return True
-
-    @api.model
-    def _free_username(self, base):
-        """``base`` and four random digits, free: random, so that the suggestion
-        tells nothing of how many similar ones exist."""
-        base = base[:59]
-        for _attempt in range(5):
-            candidate = f"{base}.{secrets.randbelow(10000):04d}"
-            if self._username_free(candidate):
-                return candidate
-        return ""
-
-    @api.model
     def _invite(self, key_user, partners):
         """The invite (or a new one) to each of ``partners``, as Random Password
         Mail sends it, from the company's address.
@@ -419,10 +232,12 @@ class PartnerLoginDelegation(models.AbstractModel):
             raise UserError(
                 "\n".join(
                     f"{partners.browse(partner_id).name}: {message}"
-                    for partner_id, (_reason, message) in refusals.items()
+                    for partner_id, (_rule, message) in refusals.items()
                 )
             )
-        self._check_daily_limit(key_user, partners)
+        self.env["partner.login.delegation.refusal"]._check_daily_limit(
+            key_user, partners
+        )
         return self._deliver(key_user, partners)
 
     @api.model
@@ -431,69 +246,11 @@ class PartnerLoginDelegation(models.AbstractModel):
         manages, in sudo) now: the one gate of its Invite, which its page asks
         before offering the button.
 
-        :returns: {partner id: (reason, message)}, in the order of ``partners``
+        :returns: {partner id: (rule, message in the customer's words)}
         """
-        refusals = {}
-        for partner in partners:
-            if partner.website_access_ended_by_manager and not partner.allow_login:
-                refusals[partner.id] = (
-                    "ended_by_manager",
-                    self.env._(
-                        "We removed this login: ask us if it should be given back."
-                    ),
-                )
-            elif partner.website_awaiting_approval:
-                refusals[partner.id] = (
-                    "awaiting_approval",
-                    self.env._(
-                        "Waits for our approval: the invite goes out once it is given."
-                    ),
-                )
-            elif partner.website_access_state == "active" and partner.allow_login:
-                # a new password would end one of their own: Reset Password is theirs
-                refusals[partner.id] = (
-                    "active",
-                    self.env._(
-                        "Uses a password of their own: if they forgot it, they "
-                        "choose a new one with Reset Password on the login page."
-                    ),
-                )
-            elif not partner.website_email_valid:
-                refusals[partner.id] = (
-                    "invalid_email",
-                    self.env._(
-                        "No valid email address: ask us to correct it, then invite."
-                    ),
-                )
-            elif (
-                partner.website_access_state == "invited"
-                and partner.website_password_expires
-                and partner.website_password_expires > fields.Datetime.now()
-            ):
-                refusals[partner.id] = (
-                    "invite_pending",
-                    self.env._(
-                        "Can be invited again once this invite expires, %(when)s.",
-                        when=self._moment_for(
-                            key_user, partner.website_password_expires
-                        ),
-                    ),
-                )
-        rest = partners.filtered(lambda partner: partner.id not in refusals)
-        eligibility = self.env["partner.login.eligibility"]._refusals(
-            rest, key_user=True
+        return self.env["partner.login.eligibility"]._refusals(
+            partners, KEY_USER, key_user=key_user
         )
-        for partner in rest:
-            message = eligibility.get(partner.id) or self._address_refusal(
-                partner.email_normalized, partner
-            )
-            if message:
-                refusals[partner.id] = ("refused", message)
-        return {
-            partner.id: refusals[partner.id]
-            for partner in partners
-            if partner.id in refusals
-        }
 
     @api.model
     def _moment_for(self, key_user, moment):
@@ -519,9 +276,9 @@ class PartnerLoginDelegation(models.AbstractModel):
         refusals = self._invite_refusals(key_user, manageable)
         actions = {}
         for colleague in manageable:
-            reason, message = refusals.get(colleague.id, (None, None))
+            rule, message = refusals.get(colleague.id, (None, None))
             invite = None
-            if not reason:
+            if not rule:
                 if not colleague.allow_login and colleague.website_user_id:
                     invite = "allow_login"  # its login was removed
                 elif colleague.website_access_state in INVITED_BEFORE:
@@ -538,14 +295,16 @@ class PartnerLoginDelegation(models.AbstractModel):
                     )
                 ),
                 # for these the Access column says it already
-                "reason": None if reason in SAID_BY_ACCESS else message,
+                "reason": None if rule in SAID_BY_ACCESS else message,
             }
         return actions
 
     @api.model
     def _deliver(self, key_user, partners):
-        runs = self.env["partner.invite.run"].sudo()  # runs are the addon's records
-        _run, outcome = runs._send_now(partners, key_user=key_user)
+        # sudo: a portal user has no right on runs; the callers checked its rights,
+        # and asked _invite_refusals or _refusals just before (hence ``checked``)
+        worker = self.env["partner.invite.worker"].sudo()
+        _run, outcome = worker._send_now(partners, key_user=key_user, checked=True)
         names = ", ".join(partners.mapped("name"))
         if outcome.sent and len(outcome.sent) == len(partners):
             return self.env._("Invite sent to %(colleague)s.", colleague=names)
@@ -603,13 +362,11 @@ class PartnerLoginDelegation(models.AbstractModel):
                     partner.website_added_by_id == key_user
                 )
             )
-            refusals = self.env["partner.login.eligibility"]._refusals(
-                added, key_user=True
-            )
+            refusals = self.env["partner.login.eligibility"]._refusals(added, KEY_USER)
             refused = refused or bool(refusals)
             messages += [
                 f"{added.browse(partner_id).name}: {message}"
-                for partner_id, message in refusals.items()
+                for partner_id, (_rule, message) in refusals.items()
             ]
             if sendable := added - added.browse(list(refusals)):
                 messages.append(self._deliver(key_user, sendable))

@@ -30,6 +30,7 @@ from collections import defaultdict, deque
 from odoo import api, models, tools
 
 from . import partner_login_mailer as transport
+from .partner_login_eligibility_rules import BULK, KEY_USER, MANAGER
 from .partner_login_pace import THROTTLE_PAUSE_SECONDS
 from .res_partner import NOTE_PORTAL_ACCESS_LATER
 
@@ -38,6 +39,10 @@ _logger = logging.getLogger(__name__)
 # a sender waits for its next slot by sleeping up to this long; a later slot ends
 # the step (the worker job is triggered for it)
 MAX_PACING_SLEEP = 2.0
+
+
+# the eligibility rules a run's lines pass, by the run's origin
+PATH_OF_ORIGIN = {"bulk": BULK, "key_user": KEY_USER, "manual": MANAGER}
 
 
 def _rest(lines, index):
@@ -75,7 +80,13 @@ class PartnerLoginDelivery(models.AbstractModel):
 
     @api.model
     def _deliver(
-        self, lines, deadline=None, sessions=None, auto_commit=False, layouts=None
+        self,
+        lines,
+        deadline=None,
+        sessions=None,
+        auto_commit=False,
+        layouts=None,
+        checked=False,
     ):
         """Deliver the mails of ``lines`` (of one run, marked "sending").
 
@@ -85,6 +96,8 @@ class PartnerLoginDelivery(models.AbstractModel):
             each acceptance as it happens (the worker job; never inside a user's
             request)
         :param layouts: the rendered layouts the caller keeps across calls
+        :param checked: the caller applied the eligibility rules to the lines'
+            contacts in this transaction (a Random Password Mail, a key user)
         :returns: DeliveryOutcome
         """
         # sudo: runs and lines are the addon's record of what it did; the callers
@@ -94,7 +107,7 @@ class PartnerLoginDelivery(models.AbstractModel):
         if not lines:
             return outcome
         run = lines.run_id.ensure_one()
-        lines = self._admissible(run, lines, outcome)
+        lines = self._admissible(run, lines, outcome, checked)
         partners = lines.partner_id
         outcome.granted = set(
             partners.filtered(lambda partner: not partner.website_user_id).ids
@@ -140,17 +153,18 @@ class PartnerLoginDelivery(models.AbstractModel):
             raise RunTakenOver(run.id)
 
     @api.model
-    def _admissible(self, run, lines, outcome):
+    def _admissible(self, run, lines, outcome, checked=False):
         """The lines whose contact may be mailed now (a retry may meet a contact
         that changed meanwhile) and whose login is free; the others are recorded
         as refused."""
-        # every line, not only retries: one contact the run's search let through
-        # (an archived employee's, say) is skipped with its reason, never fails
-        # the batch (partner.login.credential._issue refuses it)
-        refusals = self.env["partner.login.eligibility"]._refusals(
-            lines.partner_id,
-            bulk=run.origin == "bulk",
-            key_user=run.origin == "key_user",
+        # every line of the worker, not only retries: one contact the run's search
+        # let through (an archived employee's, say) is skipped with its reason,
+        # never fails the batch
+        eligibility = self.env["partner.login.eligibility"]
+        refusals = (
+            {}
+            if checked
+            else eligibility._refusals(lines.partner_id, PATH_OF_ORIGIN[run.origin])
         )
         # the eligibility's refusals name a taken login, except to a key user, whose
         # run fails such a line as before
@@ -161,14 +175,14 @@ class PartnerLoginDelivery(models.AbstractModel):
         )
         for line in lines:
             if line.partner_id.id in refusals:
-                outcome.refused[line.id] = ("skipped", refusals[line.partner_id.id])
+                _rule, message = refusals[line.partner_id.id]
+                outcome.refused[line.id] = ("skipped", message)
             elif line.partner_id.id in collisions:
                 outcome.refused[line.id] = (
                     "failed",
-                    self.env._(
-                        "The login %(login)s already belongs to another user: give "
-                        "the contact a username.",
-                        login=collisions[line.partner_id.id],
+                    eligibility._message(
+                        eligibility._rule("login_taken"),
+                        values={"login": collisions[line.partner_id.id]},
                     ),
                 )
         return lines.filtered(lambda line: line.id not in outcome.refused)

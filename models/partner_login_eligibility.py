@@ -1,214 +1,107 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The one place that decides which contacts may receive a temporary password or
-link: a list of named rules, each a domain. A new rule is one entry in ``_rules``;
-the bulk invite counts and lists the contacts each rule leaves out by its name
-(``reason``) without further code (a ``skipped_<reason>`` count on the run)."""
+link, and to which address a customer's key user may send one, by the table of
+partner_login_eligibility_rules.py. The bulk invite counts and lists the contacts
+each rule leaves out by its key without further code. Checking is free of side
+effects: expiring invites or creating activities is the callers'."""
+
+from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
 from .. import compat
+from .partner_login_eligibility_rules import (
+    BULK,
+    CANDIDATE_SLICE_FACTOR,
+    CREDENTIAL_MAIL_ALLOWED,
+    KEY_USER,
+    MANAGER,
+    MIN_CANDIDATE_SLICE,
+    POPULATION_RULE,
+    ROUTINE_RULES,
+    RULES,
+)
 from .website_login_settings import website_setting
-
-# Contacts to which a mail that sets a password or logs in may go now: not while a
-# new email awaits a Website Login manager (partner_login_access.py,
-# _email_changed). The gate (_credential_mail_held) and the rule "email_held" ask it.
-CREDENTIAL_MAIL_ALLOWED = [("website_email_held", "=", False)]
-
-# Rules that leave a contact out for a reason that needs nobody (it logs in
-# already, its invite is under way): a run counts them and lists no line for them.
-ROUTINE_RULES = {"already_active", "invite_pending"}
-# The bulk rule that picks the run's population instead of leaving contacts out.
-POPULATION_RULE = "website_disabled"
 
 
 class PartnerLoginEligibility(models.AbstractModel):
     _name = "partner.login.eligibility"
     _description = "Who may receive a website login"
 
-    @api.model
-    def _rules(self, bulk=False, key_user=False):
-        """Who may receive a temporary password or link, rule by rule.
-
-        :returns: a list of (reason, message, domain a contact must match); the
-            rules of the bulk invite (``bulk=True``) and of a customer's key user
-            (``key_user=True``, partner_login_delegation.py) add to those of the
-            button: a key user may not mail the addresses a manager would think
-            twice about.
-        """
-        rules = [
-            (
-                "contact_archived",
-                self.env._("The contact is archived."),
-                [("active", "=", True)],
-            ),
-            (
-                "company_archived",
-                self.env._("The contact's company is archived."),
-                [("commercial_partner_id.active", "=", True)],
-            ),
-            (
-                "is_company",
-                self.env._(
-                    "The contact is a company: invite the people who work there."
-                ),
-                [("is_company", "=", False)],
-            ),
-            (
-                "invalid_email",
-                self.env._(
-                    "The contact has no valid email address: enter exactly one."
-                ),
-                [("website_email_valid", "=", True)],
-            ),
-            (
-                "reserved_user",
-                self.env._(
-                    "The contact belongs to one of Odoo's own users (the public user "
-                    "or the portal template user)."
-                ),
-                [("id", "not in", self._reserved_partner_ids())],
-            ),
-            (
-                "internal_user",
-                self.env._(
-                    "The contact is an internal user: they log in the Odoo way."
-                ),
-                # archived users too: an archived employee's contact is no customer
-                [
-                    (
-                        "user_ids",
-                        "not any",
-                        [("share", "=", False), ("active", "in", [True, False])],
-                    )
-                ],
-            ),
-            (
-                "awaiting_approval",
-                self.env._(
-                    "Added by the company's Website Administrator: it waits for a "
-                    "Website Login manager's approval (Contacts > Website Invites > "
-                    "Awaiting Approval)."
-                ),
-                [("website_awaiting_approval", "=", False)],
-            ),
-        ]
-        address_rules = [
-            (
-                "bounced",
-                self.env._(
-                    "An invite to this address bounced: correct the email to "
-                    "invite the contact again."
-                ),
-                [("website_access_state", "!=", "bounced")],
-            ),
-            (
-                "blacklisted",
-                self.env._(
-                    "The address is in Odoo's blacklist (Email Marketing > "
-                    "Blacklisted Email Addresses)."
-                ),
-                [("is_blacklisted", "=", False)],
-            ),
-            (
-                "bouncing",
-                self.env._(
-                    "Login mails to this contact bounced %(count)s times or more.",
-                    count=website_setting(self.env, "bounce_limit"),
-                ),
-                [
-                    (
-                        "id",
-                        "not in",
-                        self._bounced_often_ids(),
-                    )
-                ],
-            ),
-            ("email_held", self._email_held_message(), CREDENTIAL_MAIL_ALLOWED),
-        ]
-        now = fields.Datetime.now()
-        # a re-invite only once the last one expired: no mail after mail
-        invite_pending = [
-            (
-                "invite_pending",
-                self.env._("An earlier invite has not expired yet."),
-                [
-                    "|",
-                    ("website_access_state", "!=", "invited"),
-                    ("website_password_expires", "<=", now),
-                ],
-            ),
-        ]
-        if key_user:
-            rules += address_rules + invite_pending
-        if bulk:
-            rules += [
-                (
-                    "website_disabled",
-                    self.env._("Website Enabled is off."),
-                    [("website_enabled", "=", True)],
-                ),
-                (
-                    "no_username",
-                    self.env._("No username is set."),
-                    [("username", "!=", False)],
-                ),
-                (
-                    "login_disabled",
-                    self.env._("Allow Login is off."),
-                    [("allow_login", "=", True)],
-                ),
-            ]
-            rules += address_rules
-            rules += [
-                (
-                    "already_active",
-                    self.env._("The contact already uses a password of their own."),
-                    [("website_access_state", "!=", "active")],
-                ),
-            ]
-            rules += invite_pending
-            rules += [
-                (
-                    "invites_unanswered",
-                    self.env._(
-                        "Its invites went unanswered: a manager invites it again "
-                        "with Random Password Mail."
-                    ),
-                    [
-                        (
-                            "website_invite_count",
-                            "<",
-                            website_setting(self.env, "invite_attempts"),
-                        )
-                    ],
-                ),
-            ]
-        return rules
+    # ------------------------------------------------------------------ the table
 
     @api.model
-    def _email_held_message(self):
-        return self.env._(
-            "Its email was changed by somebody who is not a Website Login "
-            "manager: a manager sends the first mail to the new address "
-            "with Random Password Mail."
-        )
+    def _rules(self, path=MANAGER):
+        """The rows of ``RULES`` that apply to the contacts of ``path``."""
+        return [rule for rule in RULES if path in rule.paths]
 
     @api.model
-    def _credential_mail_held(self, partners):
-        """The one answer to "may a mail that sets a password or logs in go to
-        these contacts' address now?", asked on every path that sends one: Odoo's
-        reset and signup mails (res_users.py), the portal wizard's welcome
-        (wizards/portal_wizard_user.py), signup tokens in Odoo's notifications
-        and any token's use (res_partner.py), the key user's invites and bulk
-        runs (the rule "email_held"). A Website Login manager's Random Password
-        Mail is the act that confirms a held address.
+    def _rule(self, key):
+        return next(rule for rule in RULES if rule.key == key)
 
-        :returns: the contacts of ``partners`` to which none may go now
-        """
-        # sudo: the flag is read to decide, for visitors and employees alike
-        allowed = partners.sudo().filtered_domain(CREDENTIAL_MAIL_ALLOWED)
-        return partners - allowed
+    @api.model
+    def _condition(self, rule):
+        """The domain a contact must match to pass ``rule``."""
+        if isinstance(rule.condition, str):
+            return getattr(self, rule.condition)()
+        return rule.condition
+
+    @api.model
+    def _message(self, rule, partner=None, key_user=None, values=None):
+        """``rule``'s message, with its placeholders: to the staff, or in the
+        customer's words to ``key_user``."""
+        text = self.env._((key_user and rule.customer_message) or rule.message)
+        if rule.values:
+            values = getattr(self, rule.values)(partner, key_user)
+        return text if values is None else text % values
+
+    @api.model
+    def _rule_labels(self):
+        """[(key, staff message)] of every rule, for a run line's "Left out by"
+        (a placeholder of a contact's own shown as "...")."""
+        return [
+            (rule.key, self._message(rule, values=defaultdict(lambda: "...")))
+            for rule in RULES
+        ]
+
+    # ------------------------------------------------------------------ conditions
+
+    @api.model
+    def _not_reserved_domain(self):
+        return [("id", "not in", self._reserved_partner_ids())]
+
+    @api.model
+    def _not_bouncing_domain(self):
+        return [("id", "not in", self._bounced_often_ids())]
+
+    @api.model
+    def _invite_expired_domain(self):
+        return [
+            "|",
+            ("website_access_state", "!=", "invited"),
+            ("website_password_expires", "<=", fields.Datetime.now()),
+        ]
+
+    @api.model
+    def _invites_left_domain(self):
+        return [
+            ("website_invite_count", "<", website_setting(self.env, "invite_attempts"))
+        ]
+
+    @api.model
+    def _bounce_limit_values(self, partner, key_user):
+        return {"count": website_setting(self.env, "bounce_limit")}
+
+    @api.model
+    def _invite_expiry_values(self, partner, key_user):
+        if not (partner and key_user):
+            return {"when": ""}
+        return {
+            "when": self.env["partner.login.delegation"]._moment_for(
+                key_user, partner.website_password_expires
+            )
+        }
 
     @api.model
     def _bounced_often_ids(self):
@@ -234,12 +127,169 @@ class PartnerLoginEligibility(models.AbstractModel):
             reserved |= public.sudo()  # read for the rule, not shown
         return reserved.partner_id.ids
 
+    # ------------------------------------------------------------------ addresses
+    # Each: whether a key user may not mail ``email`` (normalized), to a new
+    # colleague (``colleague`` None) or to ``colleague``. In sudo: they read the
+    # blacklist, bounces and logins of all companies, and answer only yes or no.
+
+    @api.model
+    def _all_partners(self):
+        return self.env["res.partner"].sudo().with_context(active_test=False)
+
+    @api.model
+    def _address_blacklisted(self, email, colleague):
+        return bool(
+            self.env["mail.blacklist"]
+            .sudo()
+            .search_count([("email", "=", email)], limit=1)
+        )
+
+    @api.model
+    def _address_bounced(self, email, colleague):
+        return bool(
+            self._all_partners().search_count(
+                [
+                    ("email_normalized", "=", email),
+                    ("website_access_state", "=", "bounced"),
+                ],
+                limit=1,
+            )
+        )
+
+    @api.model
+    def _address_bouncing(self, email, colleague):
+        return bool(
+            self._all_partners().search_count(
+                [
+                    ("email_normalized", "=", email),
+                    ("id", "in", self._bounced_often_ids()),
+                ],
+                limit=1,
+            )
+        )
+
+    @api.model
+    def _address_known(self, email, colleague):
+        if colleague:
+            return False
+        return bool(
+            self._all_partners().search_count(
+                [("email_normalized", "=", email)], limit=1
+            )
+        )
+
+    @api.model
+    def _address_is_a_login(self, email, colleague):
+        users = self.env["res.users"].sudo().with_context(active_test=False)
+        return bool(
+            users.search_count(
+                [("login", "=ilike", email)]
+                + ([("partner_id", "!=", colleague.id)] if colleague else []),
+                limit=1,
+            )
+            or self._all_partners().search_count(
+                ([("id", "!=", colleague.id)] if colleague else [])
+                + [
+                    "|",
+                    ("website_login_email", "=", email),
+                    "&",
+                    ("email_normalized", "=", email),
+                    "|",
+                    ("allow_login", "=", True),
+                    ("user_ids", "!=", False),
+                ],
+                limit=1,
+            )
+        )
+
+    @api.model
+    def _address_rule(self, email, colleague=None):
+        """The first rule that forbids a key user to mail ``email`` (to a new
+        colleague, or to ``colleague``), or None. Its customer message is one for
+        every rule (ADDRESS_REFUSED)."""
+        for rule in RULES:
+            if rule.address and getattr(self, rule.address)(email, colleague):
+                return rule
+        return None
+
+    # ------------------------------------------------------------------ checks
+
+    @api.model
+    def _credential_mail_held(self, partners):
+        """The one answer to "may a mail that sets a password or logs in go to
+        these contacts' address now?", asked on every path that sends one: Odoo's
+        reset and signup mails (res_users.py), the portal wizard's welcome
+        (wizards/portal_wizard_user.py), signup tokens in Odoo's notifications
+        and any token's use (res_partner.py), the key user's invites and bulk
+        runs (the rule "email_held"). A Website Login manager's Random Password
+        Mail is the act that confirms a held address.
+
+        :returns: the contacts of ``partners`` to which none may go now
+        """
+        # sudo: the flag is read to decide, for visitors and employees alike
+        allowed = partners.sudo().filtered_domain(CREDENTIAL_MAIL_ALLOWED)
+        return partners - allowed
+
+    @api.model
+    def _refusals(self, partners, path=MANAGER, key_user=None):
+        """Which contacts of ``partners`` may not receive a mail of ``path`` now.
+
+        :param key_user: the key user who is told (path KEY_USER): the messages
+            are in the customer's words; without it, the staff's
+        :returns: {partner id: (rule key, message)}, each with the first rule it
+            fails, in the order of ``partners``
+        """
+        refusals = {}
+        candidates = partners.with_context(active_test=False)
+        rules = self._rules(path)
+        conditions = [self._condition(rule) for rule in rules]
+        # all the rules in one query first: as a rule everyone passes (a bulk batch
+        # was just chosen by them); the rules one by one only for the others, to
+        # name the first each fails (a query per rule for every batch costs a run)
+        passing_all = candidates.search(
+            [("id", "in", candidates.ids), *compat.domain_and(conditions)]
+        )
+        candidates -= passing_all
+        for rule, condition in zip(rules, conditions, strict=True):
+            if not candidates:
+                break
+            passing = candidates.search([("id", "in", candidates.ids), *condition])
+            for partner in candidates - passing:
+                refusals[partner.id] = (
+                    rule.key,
+                    self._message(rule, partner, key_user),
+                )
+            candidates = passing
+        passing = passing_all | candidates
+        if path == KEY_USER:
+            for partner in passing:
+                if rule := self._address_rule(partner.email_normalized, partner):
+                    refusals[partner.id] = (
+                        rule.key,
+                        self._message(rule, partner, key_user),
+                    )
+        else:
+            # named before any mail or password, not as the mail server's failure
+            # (the key user's pages keep their own answer: it names no login)
+            collisions = self.env["res.users"]._website_login_collisions(passing)
+            login_taken = self._rule("login_taken")
+            for partner_id, login in collisions.items():
+                refusals[partner_id] = (
+                    login_taken.key,
+                    self._message(login_taken, values={"login": login}),
+                )
+        return {
+            partner.id: refusals[partner.id]
+            for partner in partners
+            if partner.id in refusals
+        }
+
+    # ------------------------------------------------------------------ bulk
+
     @api.model
     def _invite_domain(self):
         """Contacts the bulk invite sends to now."""
-        return compat.domain_and(
-            [domain for _reason, _message, domain in self._rules(True)]
-        )
+        return compat.domain_and([self._condition(rule) for rule in self._rules(BULK)])
 
     @api.model
     def _bulk_population(self, company_domain):
@@ -253,52 +303,50 @@ class PartnerLoginEligibility(models.AbstractModel):
         partners = self.env["res.partner"].sudo().with_context(active_test=False)
         population = [("website_enabled", "=", True), *company_domain]
         left_out, routine = {}, {}
-        for rule, message, domain in self._rules(bulk=True):
-            failing = population + ["!"] + domain
-            if rule in ROUTINE_RULES:
+        for rule in self._rules(BULK):
+            condition = self._condition(rule)
+            failing = population + ["!"] + condition
+            if rule.key in ROUTINE_RULES:
                 if count := partners.search_count(failing):
-                    routine[rule] = count
-            elif rule != POPULATION_RULE:
+                    routine[rule.key] = count
+            elif rule.key != POPULATION_RULE:
                 if ids := partners.search(failing).ids:
-                    left_out[rule, message] = ids
-            population = population + domain
+                    left_out[rule.key, self._message(rule)] = ids
+            population = population + condition
         return partners.search_count(population), left_out, routine
 
     @api.model
-    def _refusals(self, partners, bulk=False, key_user=False):
-        """:returns: {partner id: message} for the contacts of ``partners`` refused,
-        each with the first rule it fails, then those whose new login would be
-        another user's (res.users._website_login_collisions)."""
-        refusals = {}
-        candidates = partners.with_context(active_test=False)
-        rules = self._rules(bulk, key_user)
-        # all the rules in one query first: as a rule everyone passes (a bulk batch
-        # was just chosen by them); the rules one by one only for the others, to
-        # name the first each fails (a query per rule for every batch costs a run)
-        passing_all = candidates.search(
-            [
-                ("id", "in", candidates.ids),
-                *compat.domain_and([domain for _reason, _message, domain in rules]),
-            ]
-        )
-        candidates -= passing_all
-        for _reason, message, domain in rules:
-            if not candidates:
-                break
-            passing = candidates.search([("id", "in", candidates.ids)] + domain)
-            for partner in candidates - passing:
-                refusals[partner.id] = message
-            candidates = passing
-        if not key_user:
-            # named before any mail or password, not as the mail server's failure
-            # (the key user's pages keep their own answer: it names no login)
-            collisions = self.env["res.users"]._website_login_collisions(
-                passing_all | candidates
+    def _next_invitees(self, company_domain, cursor, size):
+        """The next ``size`` contacts a bulk run invites after the contact id
+        ``cursor``, in id order.
+
+        The rules are checked on a slice of ids of the primary key at a time: in
+        one query PostgreSQL misjudges how many contacts pass the (correlated)
+        rules and sorts every eligible contact left, so that a run's batches would
+        cost its size squared.
+
+        :returns: (contacts, the new cursor, whether no contact is left after it)
+        """
+        domain = [*self._invite_domain(), *company_domain]
+        # active_test off: the rules' own "active" conditions decide, and their
+        # subqueries see archived users too (an archived employee's contact)
+        partners = self.env["res.partner"].with_context(active_test=False)
+        found = partners.browse()
+        slice_size = max(size * CANDIDATE_SLICE_FACTOR, MIN_CANDIDATE_SLICE)
+        while len(found) < size:
+            slice_ids = partners.search(
+                [("id", ">", cursor)], order="id", limit=slice_size
+            ).ids
+            if not slice_ids:
+                return found, cursor, True
+            wanted = size - len(found)
+            passing = partners.search(
+                [("id", "in", slice_ids), *domain], order="id", limit=wanted
             )
-            for partner_id, login in collisions.items():
-                refusals[partner_id] = self.env._(
-                    "The login %(login)s already belongs to another user: give the "
-                    "contact a username.",
-                    login=login,
-                )
-        return refusals
+            found |= passing
+            if len(passing) == wanted:  # the slice's later ids stay for next time
+                return found, passing.ids[-1], False
+            cursor = slice_ids[-1]
+            if len(slice_ids) < slice_size:
+                return found, cursor, True
+        return found, cursor, False

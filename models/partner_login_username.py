@@ -1,10 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import re
+import secrets
 
 from odoo import api, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
+from .partner_login_delegation_refusal import CountedRefusal
 from .website_login_settings import website_setting
 
 # Letters, digits, "." "_" "-": never "@", so a username can never equal an email.
@@ -199,3 +201,55 @@ class PartnerLoginUsername(models.AbstractModel):
             except ValidationError as error:
                 skipped.append(f"{partner.name}: {error.args[0]}")
         return filled, skipped
+
+    # ------------------------------------------------------------------ key user
+
+    @api.model
+    def _for_new_colleague(self, username, email):
+        """A key user's new colleague's username: the one asked for, or one made
+        from the address. A taken one is
+        refused without a word on whose it is or where (another company, one of
+        our users): the answer offers a free one instead."""
+        if username := (username or "").strip():
+            vals = {"username": username}
+            # its form: the message names only what was typed
+            self._normalize(vals)
+            if self._is_free(username):
+                return username
+            suggestion = self._free_username(username)
+            raise CountedRefusal(
+                self.env._(
+                    "Choose another username, %(suggestion)s for example.",
+                    suggestion=suggestion,
+                )
+                if suggestion
+                else self.env._("Choose another username."),
+                suggestion=suggestion,
+            )
+        suggested = re.sub(r"[^A-Za-z0-9._-]", "", email.split("@")[0])[:58] or "user"
+        if self._is_free(suggested):
+            return suggested
+        if free := self._free_username(suggested):
+            return free
+        raise UserError(self.env._("Choose a username for your colleague."))
+
+    @api.model
+    def _is_free(self, username):
+        if not USERNAME_PATTERN.fullmatch(username):
+            return False
+        try:
+            self._check_available(self.env["res.partner"], [username])
+        except ValidationError:
+            return False
+        return True
+
+    @api.model
+    def _free_username(self, base):
+        """``base`` and four random digits, free: random, so that the suggestion
+        tells nothing of how many similar ones exist."""
+        base = base[:59]
+        for _attempt in range(5):
+            candidate = f"{base}.{secrets.randbelow(10000):04d}"
+            if self._is_free(candidate):
+                return candidate
+        return ""

@@ -174,4 +174,5 @@ class TestBadInput(WebsiteLoginCase, HttpCase):
             if self.ada.website_email_valid:
                 self.assertNotIn(self.ada.id, refusals)
             else:
-                self.assertIn("valid email", refusals[self.ada.id])
+                _rule, message = refusals[self.ada.id]
+                self.assertIn("valid email", message)

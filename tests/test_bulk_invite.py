@@ -10,7 +10,7 @@ from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
 
 from .. import compat
-from ..models.partner_invite_worker import MIN_CANDIDATE_SLICE
+from ..models.partner_login_eligibility_rules import MIN_CANDIDATE_SLICE
 from .common import WebsiteLoginCase, password_from, recipients, smtp_server
 
 

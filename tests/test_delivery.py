@@ -188,7 +188,8 @@ class TestWhoCanBeInvited(WebsiteLoginCase, HttpCase):
                     .with_user(self.manager)
                     ._refusals(partner.with_user(self.manager))
                 )
-                self.assertIn("Odoo's own users", refusals[partner.id])
+                _rule, message = refusals[partner.id]
+                self.assertIn("Odoo's own users", message)
 
     def test_allow_login_off_on_a_company_keeps_its_contacts_out(self):
         jane = self.make_active_contact("Own-Password-42!")

@@ -79,7 +79,7 @@ class RandomPasswordMail(models.TransientModel):
         partners.check_access("write")
         refusals = self.env["partner.login.eligibility"]._refusals(partners)
         if len(partners) == 1 and refusals:
-            raise UserError(refusals[partners.id])
+            raise UserError(refusals[partners.id][1])
         reviewable = len(partners) - len(refusals) == 1
         wizard = self.create(
             {
@@ -146,6 +146,9 @@ class RandomPasswordMail(models.TransientModel):
         """A line per contact; among several, a contact with a password of its own
         is ticked only by the operator (the mail would replace that password)."""
         mail = self.env["partner.login.mail"]
+        messages = {
+            partner_id: message for partner_id, (_rule, message) in refusals.items()
+        }
         return [
             Command.create(
                 {
@@ -153,7 +156,7 @@ class RandomPasswordMail(models.TransientModel):
                     "email_to": partner.email
                     if partner.id in refusals
                     else mail._recipient(partner),
-                    "refusal": refusals.get(partner.id),
+                    "refusal": messages.get(partner.id),
                     "send": partner.id not in refusals
                     and (reviewable or partner.website_access_state != "active"),
                     "turns_on_login": not partner.allow_login,
@@ -209,17 +212,19 @@ class RandomPasswordMail(models.TransientModel):
         partners.check_access("write")
         refusals = self.env["partner.login.eligibility"]._refusals(partners)
         if self.reviewable and refusals:
-            raise UserError(refusals[partners.id])
+            raise UserError(refusals[partners.id][1])
         return partners - partners.browse(refusals)
 
     def _deliver(self, partners, reviewed=None):
-        """The mails, as a run of their own (partner.invite.run, ``_send_now``),
-        which lists the window's other contacts as skipped."""
-        return self.env["partner.invite.run"]._send_now(
+        """The mails to ``partners`` (the window's ``_recipients``), as a run of
+        their own (partner.invite.worker, ``_send_now``), which lists the window's
+        other contacts as skipped."""
+        return self.env["partner.invite.worker"]._send_now(
             partners,
             reviewed=reviewed,
             credential_mode=self.credential_mode,
             left_out=self._left_out(partners),
+            checked=True,  # by _recipients, in this request
         )
 
     def _left_out(self, partners):
@@ -229,21 +234,13 @@ class RandomPasswordMail(models.TransientModel):
         left_out = self.line_ids.partner_id - partners
         if not left_out:
             return {}
-        eligibility = self.env["partner.login.eligibility"]
-        refusals = eligibility._refusals(left_out)
-        lines = self.env["partner.invite.run.line"]
-        # the rule of each refusal, where the run's lines know it (bulk rules)
-        known_rules = {rule for rule, _message in lines._selection_rule()}
-        rule_of = {
-            message: rule
-            for rule, message, _domain in eligibility._rules()
-            if rule in known_rules
-        }
-        unticked = self.env._("Unticked in the Random Password Mail window")
+        refusals = self.env["partner.login.eligibility"]._refusals(left_out)
+        unticked = (False, self.env._("Unticked in the Random Password Mail window"))
         grouped = {}
         for partner in left_out:
-            why = refusals.get(partner.id) or unticked
-            grouped.setdefault((rule_of.get(why, False), why), []).append(partner.id)
+            grouped.setdefault(refusals.get(partner.id, unticked), []).append(
+                partner.id
+            )
         return grouped
 
     def _retry_text(self, run):
