@@ -57,6 +57,11 @@ class PartnerLoginEligibility(models.AbstractModel):
         return text if values is None else text % values
 
     @api.model
+    def _email_held_message(self):
+        """What Odoo's own mail paths say when the gate holds a mail back."""
+        return self._message(self._rule("email_held"))
+
+    @api.model
     def _rule_labels(self):
         """[(key, staff message)] of every rule, for a run line's "Left out by"
         (a placeholder of a contact's own shown as "...")."""
