@@ -25,5 +25,6 @@ from . import (
     res_users,
     res_users_login_identifier,
     res_users_login_lockout,
+    res_users_portal,
     website_login_settings,
 )

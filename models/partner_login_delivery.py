@@ -30,7 +30,7 @@ from odoo import api, models, tools
 
 from . import partner_login_mailer as transport
 from .partner_login_pace import THROTTLE_PAUSE_SECONDS
-from .res_partner import NOTE_PORTAL_ACCESS_LATER
+from .res_users_portal import NOTE_PORTAL_ACCESS_LATER
 
 _logger = logging.getLogger(__name__)
 

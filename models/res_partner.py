@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, ValidationError
 
 from .partner_invite_run_line import STAGES
 from .partner_login_access import ACCESS_STATES
+from .res_users_portal import SYNCING_PORTAL_ACCESS
 from .website_login_settings import MANAGER_GROUP, decides_logins
 
 # Fields only a Website Login manager may change.
@@ -26,12 +27,6 @@ SYSTEM_FIELD_DEFAULTS = {
     "website_awaiting_approval": False,
 }
 SYSTEM_FIELDS = set(SYSTEM_FIELD_DEFAULTS)
-# Context key: Allow Login is being written to follow the portal user (set by
-# res.users), not the other way round.
-SYNCING_PORTAL_ACCESS = "website_login_syncing_portal_access"
-# Context key: the caller writes Odoo's "Portal Access Granted" into its own note
-# (one chatter message per contact instead of two).
-NOTE_PORTAL_ACCESS_LATER = "website_login_note_portal_access_later"
 
 
 class ResPartner(models.Model):
@@ -380,19 +375,10 @@ class ResPartner(models.Model):
                 contacts.write({"allow_login": False})
         if joining := joining.filtered(lambda partner: not partner.allow_login):
             joining.write({"allow_login": True})  # as on create
-        syncing = self.env.context.get(SYNCING_PORTAL_ACCESS)
-        if "allow_login" in vals and not vals["allow_login"] and not syncing:
-            if decides_logins(self.env):
-                # a manager's decision, which a key user's own Remove login is not
-                self.env["partner.login.access"]._ended_by_manager(self)
-            # no login means no portal access, as Odoo's portal wizard shows it (a
-            # company's contacts were switched off above, each with its own user)
-            self.sudo().website_user_id._revoke_portal_access()
-        elif vals.get("allow_login") and not syncing and decides_logins(self.env):
-            self.env["partner.login.access"]._given_back_by_manager(self)
-            # a manager let the contacts in: their portal users get access back
-            # (whatever else turns the flag on, a sign-up say, restores nobody)
-            self.sudo().website_user_id._restore_portal_access()
+        if "allow_login" in vals and not self.env.context.get(SYNCING_PORTAL_ACCESS):
+            self.env["res.users.portal"]._allow_login_changed(
+                self, bool(vals["allow_login"])
+            )
         if "active" in vals and not vals["active"]:
             # the portal users of these contacts, and of these companies' contacts
             reached = self.env["res.users"].sudo().with_context(active_test=False)
@@ -557,10 +543,11 @@ class ResPartner(models.Model):
         self.check_access("write")
         # Odoo notes "Portal Access Revoked" itself where a portal user loses the
         # portal group: one note each, the addon's only for the other contacts
+        portal = self.env["res.users.portal"]
         noted_by_odoo = self.filtered(
             lambda partner: (
                 partner.sudo().website_user_id
-                and partner.sudo().website_user_id._has_portal_access()
+                and portal._has_access(partner.sudo().website_user_id)
             )
         )
         self.write({"allow_login": False})  # also revokes passwords and links

@@ -9,8 +9,8 @@ from odoo.tools import SQL, create_index
 
 from .. import compat
 from .login_attempt import LoginAttempt, usable_password
-from .res_partner import NOTE_PORTAL_ACCESS_LATER, SYNCING_PORTAL_ACCESS
-from .website_login_settings import MANAGER_GROUP, website_setting
+from .res_users_portal import SYNCING_PORTAL_ACCESS
+from .website_login_settings import website_setting
 
 _logger = logging.getLogger(__name__)
 
@@ -262,74 +262,6 @@ class ResUsers(models.Model):
             self.env["res.users.login.lockout"].sudo()._forget(portal_users.ids)
             self.env["partner.login.access"]._active(portal_users.partner_id)
 
-    def _has_portal_access(self):
-        """What Odoo's portal wizard shows as a portal user: active, in the portal
-        group."""
-        self.ensure_one()
-        # the groups field, not has_group(): read for a whole batch in one query;
-        # the group's id from the cached xmlid (env.ref() would query it each time)
-        portal_id = self.env["ir.model.data"]._xmlid_to_res_id("base.group_portal")
-        return self.active and portal_id in self[compat.GROUPS_FIELD].ids
-
-    def _revoke_portal_access(self):
-        """Portal access ends the way Odoo's portal wizard revokes it (archived, moved
-        to the public group), with the sessions and any temporary credential."""
-        users = self.sudo().filtered("share")  # a manager's decision, checked before
-        if users:
-            users._website_set_portal(granted=False)
-            users.partner_id.signup_type = False  # as Odoo's revoke
-            users._website_access_ended()
-
-    def _website_set_portal(self, granted):
-        """Active in the portal group, or archived in the public group: the two
-        states Odoo's portal wizard moves users between (Allow Login is the caller's
-        to write)."""
-        portal = self.env.ref("base.group_portal").id
-        public = self.env.ref("base.group_public").id
-        new, old = (portal, public) if granted else (public, portal)
-        self.with_context(**{SYNCING_PORTAL_ACCESS: True}).write(
-            {
-                "active": granted,
-                compat.GROUPS_FIELD: [Command.unlink(old), Command.link(new)],
-            }
-        )
-
-    def _website_access_ended(self):
-        """Whatever ended the access: sessions end, no temporary password or link
-        works any more, the contact shows "No access"."""
-        self._end_website_sessions()
-        self.env["partner.login.credential"]._revoke_for(self.partner_id)
-        self.env["partner.login.access"]._ended(self.partner_id)
-
-    def _website_access_restored(self):
-        """A contact with a password of its own is "Active" again."""
-        own = self.filtered(lambda user: user._website_has_own_password())
-        self.env["partner.login.access"]._active(own.partner_id)
-
-    def _restore_portal_access(self):
-        """Portal access given back in full (active, portal group instead of public),
-        for a manager's explicit act: ticking Allow Login, a password mail."""
-        users = self.sudo().filtered(  # a manager's decision, checked by the callers
-            lambda user: user.share and not user._has_portal_access()
-        )
-        users -= users._website_visitor_users()
-        if users:
-            users._website_set_portal(granted=True)
-            users._website_access_restored()
-
-    def _website_visitor_users(self):
-        """Those of these users that anonymous visitors browse as: Odoo's public
-        user and each website's. They stay public, whoever ticks Allow Login on
-        their contact."""
-        public = self.env.ref("base.public_user", raise_if_not_found=False)
-        visitor_ids = set(public.ids) if public else set()
-        if self and "website" in self.env:
-            websites = self.env["website"].sudo()  # whose visitors: any website
-            visitor_ids.update(
-                websites.search([("user_id", "in", self.ids)]).user_id.ids
-            )
-        return self.filtered(lambda user: user.id in visitor_ids)
-
     def write(self, vals):
         if any(
             command[0] == Command.CREATE
@@ -343,124 +275,17 @@ class ResUsers(models.Model):
         ):
             return super().write(vals)
         # Odoo's portal wizard, the user form: Allow Login follows the portal user
-        before = {user.id: user._has_portal_access() for user in self.sudo()}
+        portal = self.env["res.users.portal"]
+        before = {user.id: portal._has_access(user) for user in self.sudo()}
         result = super().write(vals)
-        lost = self.sudo().filtered(
-            lambda user: before[user.id] and not user._has_portal_access()
-        )
-        gained = self.sudo().filtered(
-            lambda user: (
-                not before[user.id] and user.share and user._has_portal_access()
-            )
-        )
-        partners = (
-            self.env["res.partner"].sudo().with_context(**{SYNCING_PORTAL_ACCESS: True})
-        )
-        # the seller's staff decides (a portal user archiving its own account
-        # does not: that leaves its key user free to invite it again)
-        by_staff = not self.env.user.share
-        access = self.env["partner.login.access"]
-        if lost:
-            partners.browse(lost.partner_id.ids).write({"allow_login": False})
-            lost._website_access_ended()
-            if by_staff:
-                access._ended_by_manager(lost.partner_id)
-        if gained:
-            partners.browse(gained.partner_id.ids).write({"allow_login": True})
-            gained._website_access_restored()
-            if by_staff:
-                access._given_back_by_manager(gained.partner_id)
+        portal._portal_access_changed(self, before)
         return result
 
     @api.model
-    def _website_portal_users_for(self, partners):
-        """The portal user of each of ``partners``, created (without Odoo's signup
-        mail) or given back its access where needed. Refuses a login another user
-        already has."""
-        # sudo: a Website Login manager may give portal access without the right to
-        # manage users in general, as the portal wizard does.
-        users_sudo = self.env["res.users"].sudo().with_context(active_test=False)
-        existing = users_sudo.search(
-            [("partner_id", "in", partners.ids), ("share", "=", True)], order="id"
-        )
-        user_by_partner = {}
-        for user in existing:
-            user_by_partner.setdefault(user.partner_id.id, user)
-        users = users_sudo.browse([user.id for user in user_by_partner.values()])
-        # the callers are a manager's explicit acts: access comes back in full
-        users._restore_portal_access()
-
-        new_partners = partners.filtered(
-            lambda partner: partner.id not in user_by_partner
-        )
-        if not new_partners:
-            return users
-        if collisions := self._website_login_collisions(new_partners):
-            raise UserError(
-                self.env._(
-                    "The login %(login)s already belongs to another user: give the "
-                    "contact a username.",
-                    login=next(iter(collisions.values())),
-                )
-            )
-        template_values = self._website_portal_template_values()
-        # mail_create_nolog: Odoo would post its "Portal Access Granted" note one
-        # message_post at a time; it is logged below in one batch, which is cheaper.
-        new_users = users_sudo.with_context(
-            no_reset_password=True, mail_create_nolog=True
-        ).create(
-            [
-                {
-                    **template_values,
-                    "partner_id": partner.id,
-                    "login": partner._website_default_login(),
-                    "company_id": (partner.company_id or self.env.company).id,
-                    "company_ids": [
-                        Command.set([(partner.company_id or self.env.company).id])
-                    ],
-                }
-                for partner in new_partners
-            ]
-        )
-        if not all(new_users.mapped("share")):
-            raise UserError(
-                self.env._(
-                    "Odoo's portal template user is not a portal user: fix its groups "
-                    "before giving contacts a website login."
-                )
-            )
-        if not self.env.context.get(NOTE_PORTAL_ACCESS_LATER):
-            new_partners._message_log_batch(
-                {
-                    user.partner_id.id: user._get_portal_access_update_body(True)
-                    for user in new_users
-                }
-            )
-        return users | new_users
-
-    @api.model
     def _website_portal_template(self):
-        """Odoo's portal template user (sudo), or none if its setting names none."""
-        template_id = (
-            self.env["ir.config_parameter"]
-            .sudo()  # a system parameter: the template is read, not shown
-            .get_param("base.template_portal_user_id", "")
-        )
-        ids = [int(template_id)] if template_id.isdigit() else []
-        return self.sudo().browse(ids).exists()
-
-    @api.model
-    def _website_portal_template_values(self):
-        """What a new portal user takes from Odoo's portal template user, as signup
-        and the portal wizard give it (groups, language, notifications...): read
-        once per batch, where their copy() of the template costs a copy per user."""
-        template = self._website_portal_template()
-        if not template:
-            portal = self.env.ref("base.group_portal")
-            return {compat.GROUPS_FIELD: [Command.set([portal.id])]}
-        values = template.copy_data({"partner_id": False, "login": False})[0]
-        values["active"] = True  # the template itself is archived
-        return values
+        """Odoo's portal template user (sudo), or none: partner_login_eligibility.py
+        asks res.users."""
+        return self.env["res.users.portal"]._template()
 
     @api.model
     def _website_login_collisions(self, partners):
@@ -503,18 +328,7 @@ class ResUsers(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         users = super().create(vals_list)
-        # A portal user made by a Website Login manager (the portal wizard, the user
-        # form, this addon) may log in; one made by anybody else waits for a manager
-        # (signup ticks the flag itself, see _signup_create_user). A public user (a
-        # website's visitor) or one without a group is no portal user: untouched.
-        if self.env.user._is_superuser() or self.env.user.has_group(MANAGER_GROUP):
-            portal_users = users.sudo().filtered(  # the groups, read to decide only
-                lambda user: user.share and user._has_portal_access()
-            )
-            portal_partners = portal_users.partner_id
-            portal_partners.filtered(lambda partner: not partner.allow_login).write(
-                {"allow_login": True}
-            )
+        self.env["res.users.portal"]._users_created(users)
         return users
 
     @api.model
