@@ -139,7 +139,7 @@ class PartnerLoginDelivery(models.AbstractModel):
         # the eligibility's refusals name a taken login, except to a key user, whose
         # run fails such a line as before
         collisions = (
-            self.env["res.users"]._website_login_collisions(lines.partner_id)
+            self.env["res.users.login.identifier"]._collisions(lines.partner_id)
             if run.origin == "key_user"
             else {}
         )

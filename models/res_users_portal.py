@@ -188,7 +188,8 @@ class ResUsersPortal(models.AbstractModel):
         )
         if not new_partners:
             return users
-        if collisions := self.env["res.users"]._website_login_collisions(new_partners):
+        identifier = self.env["res.users.login.identifier"]
+        if collisions := identifier._collisions(new_partners):
             raise UserError(
                 self.env._(
                     "The login %(login)s already belongs to another user: give the "
