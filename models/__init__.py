@@ -26,5 +26,6 @@ from . import (
     res_users_login_identifier,
     res_users_login_lockout,
     res_users_portal,
+    res_users_website_signup,
     website_login_settings,
 )

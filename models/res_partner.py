@@ -457,67 +457,11 @@ class ResPartner(models.Model):
         credentials = self.env["partner.login.credential"]
         if partner and not credentials._link_still_valid(partner, token):
             return None
-        if partner and not partner.sudo()._website_may_use_signup_token():
+        # sudo: the contact's flags and users decide, for a visitor without rights
+        signup = self.env["res.users.website.signup"].sudo()
+        if partner and not signup._may_use_token(partner.sudo()):
             return None
         return partner
-
-    def _website_may_use_signup_token(self):
-        """Odoo's signup and reset tokens make or open a login for the contact: only
-        for a contact a Website Login manager let in (Allow Login), one of Odoo's
-        internal users, or a shop's guest buyer (``_website_signs_up_itself``). Any
-        employee may get such a token for a contact without a user (free sign-up's
-        ``signup_get_auth_param``): that alone lets nobody in."""
-        self.ensure_one()
-        # a token can only have reached somebody through a mail the gate holds
-        if self.env["partner.login.eligibility"]._credential_mail_held(self):
-            return False
-        return (
-            self.allow_login
-            or any(not user.share for user in self.user_ids)
-            or self._website_signs_up_itself()
-        )
-
-    def _website_signs_up_itself(self):
-        """A contact a visitor made itself at a shop's checkout (made by a public
-        user, the customer of a web order), that never had a user and that no
-        manager kept out: the "Sign Up" of its order confirmation makes its login,
-        with Allow Login on, as a visitor's own sign-up does. A contact made by
-        anybody else, or by a visitor's other forms, waits for a manager, whoever
-        holds a token."""
-        self.ensure_one()
-        return bool(
-            self.active
-            and not self.website_access_ended_by_manager
-            and self.create_uid
-            and self.create_uid in self._website_public_users()
-            and not self.with_context(active_test=False).user_ids
-            and self._website_has_web_order()
-        )
-
-    def _website_has_web_order(self):
-        """The contact is the customer of an order placed on a website (only where
-        website_sale is installed: the addon does not depend on it)."""
-        orders = self.env["sale.order"] if "sale.order" in self.env else None
-        if orders is None or "website_id" not in orders._fields:
-            return False
-        # sudo: whether an order exists, for a visitor signing up
-        return bool(
-            orders.sudo().search_count(
-                [("partner_id", "=", self.id), ("website_id", "!=", False)], limit=1
-            )
-        )
-
-    @api.model
-    def _website_public_users(self):
-        """The users an anonymous visitor acts as: Odoo's public user, and each
-        website's own where the website addon is installed."""
-        public = self.env["res.users"].sudo().with_context(active_test=False)
-        public |= self.env.ref("base.public_user", raise_if_not_found=False) or public
-        if "website" in self.env:
-            # sudo: which user each website's visitors are, not shown
-            websites = self.env["website"].sudo().with_context(active_test=False)
-            public |= websites.search([]).user_id
-        return public
 
     def signup_get_auth_param(self):
         """Odoo puts a signup token into its notifications to a contact without a

@@ -4,7 +4,6 @@ from datetime import datetime, timedelta
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessDenied, UserError
-from odoo.http import request
 from odoo.tools import SQL, create_index
 
 from .. import compat
@@ -361,8 +360,9 @@ class ResUsers(models.Model):
         # never gets this far (res.partner._get_partner_from_token).
         # sudo: read before the user exists, for a visitor without rights
         partner = self.env["res.partner"].sudo().browse(values.get("partner_id"))
-        signing_up_new_contact = not partner or partner._website_signs_up_itself()
-        self._website_check_signup_login(values)
+        signup = self.env["res.users.website.signup"]
+        signing_up_new_contact = not partner or signup._signs_up_itself(partner)
+        signup._check_login_free(values)
         user = super()._signup_create_user(values)
         if signing_up_new_contact:
             # sudo: the visitor signing up has no rights on contacts. Not Website
@@ -370,27 +370,6 @@ class ResUsers(models.Model):
             # send it.
             user.partner_id.sudo().write({"allow_login": True})
         return user
-
-    @api.model
-    def _website_check_signup_login(self, values):
-        """A sign-up may not take a login somebody logs in by already, in any case
-        (res.users.login.identifier._login_taken): refused with Odoo's own answer
-        to a taken login, whatever takes it."""
-        website_id = values.get("website_id")
-        if not website_id and "website_id" in self._fields:
-            # as the website addon gives the new user its website (whether its
-            # override runs before this one or after)
-            website = self.env["website"].get_current_website()
-            if request and website.specific_user_account:
-                website_id = website.id
-        if self.env["res.users.login.identifier"]._login_taken(
-            values.get("login"), website_id, values.get("partner_id")
-        ):
-            raise UserError(
-                self.env._(
-                    "Another user is already registered using this email address."
-                )
-            )
 
     @api.constrains("login")
     def _check_login_not_a_username(self):
