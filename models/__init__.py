@@ -16,6 +16,7 @@ from . import (
     partner_login_delegation_refusal,
     partner_login_delivery,
     partner_login_eligibility,
+    partner_login_field_rights,
     partner_login_mail,
     partner_login_mailer,
     partner_login_pace,

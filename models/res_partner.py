@@ -10,24 +10,6 @@ from .partner_login_access import ACCESS_STATES
 from .res_users_portal import SYNCING_PORTAL_ACCESS
 from .website_login_settings import MANAGER_GROUP, decides_logins
 
-# Fields only a Website Login manager may change.
-MANAGED_FIELDS = {"website_enabled", "username", "allow_login", "website_admin"}
-# Fields only this addon's code writes (in sudo, partner_login_access.py), whatever
-# the caller's rights, with the values a new contact may carry (res.users creates
-# its partner with them).
-SYSTEM_FIELD_DEFAULTS = {
-    "website_access_state": "none",
-    "website_password_expires": False,
-    "website_invite_count": 0,
-    "website_email_held": False,
-    "website_access_ended_by_manager": False,
-    "website_login_email": False,
-    # written by partner_login_delegation.py (a key user's colleagues)
-    "website_added_by_id": False,
-    "website_awaiting_approval": False,
-}
-SYSTEM_FIELDS = set(SYSTEM_FIELD_DEFAULTS)
-
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -275,56 +257,6 @@ class ResPartner(models.Model):
         if self.website_enabled:
             self.allow_login = True
 
-    @api.model
-    def _add_website_defaults(self, vals_list):
-        """Put the defaults of the website fields (``default_*`` context keys, user
-        defaults) into each of ``vals_list`` that lacks them: Odoo adds them only
-        after ``create`` has run its checks, so they would otherwise land
-        unchecked."""
-        names = MANAGED_FIELDS | SYSTEM_FIELDS
-        missing = set().union(*(names - vals.keys() for vals in vals_list))
-        defaults = self.default_get(list(missing)) if missing else {}
-        for vals in vals_list:
-            for name, value in defaults.items():
-                vals.setdefault(name, value)
-
-    def _website_fields_changed(self, vals, names):
-        """The fields of ``names`` that ``vals`` would change on ``self`` (on create,
-        ``self`` is empty and the change is against a new contact's values)."""
-        changed = set()
-        for name in names & vals.keys():
-            field = self._fields[name]
-            new = field.convert_to_cache(vals[name], self)
-            if self:
-                current = [field.convert_to_cache(p[name], p) for p in self]
-            else:
-                current = [
-                    field.convert_to_cache(SYSTEM_FIELD_DEFAULTS.get(name), self)
-                ]
-            if any(value != new for value in current):
-                changed.add(name)
-        return changed
-
-    def _check_website_login_write_access(self, vals_list):
-        if self.env.su:
-            return
-        for vals in vals_list:
-            if self._website_fields_changed(vals, SYSTEM_FIELDS):
-                raise AccessError(
-                    self.env._(
-                        "The website access state is set by the addon, not by hand."
-                    )
-                )
-            changed = self._website_fields_changed(vals, MANAGED_FIELDS)
-            if changed and not self.env.user.has_group(MANAGER_GROUP):
-                raise AccessError(
-                    self.env._(
-                        "Only Website Login managers may change the website access of "
-                        "contacts (%(fields)s).",
-                        fields=", ".join(sorted(changed)),
-                    )
-                )
-
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -332,8 +264,9 @@ class ResPartner(models.Model):
             # same values say otherwise (as the form's onchange does)
             if vals.get("website_enabled") and "allow_login" not in vals:
                 vals["allow_login"] = True
-        self._add_website_defaults(vals_list)
-        self._check_website_login_write_access(vals_list)
+        rights = self.env["partner.login.field.rights"]
+        rights._add_defaults(vals_list)
+        rights._check(self, vals_list)
         usernames = self.env["partner.login.username"]
         for vals in vals_list:
             usernames._normalize(vals)
@@ -353,7 +286,7 @@ class ResPartner(models.Model):
         joining = self.browse()
         if vals.get("website_enabled") and "allow_login" not in vals:
             joining = self.filtered(lambda partner: not partner.website_enabled)
-        self._check_website_login_write_access([vals])
+        self.env["partner.login.field.rights"]._check(self, [vals])
         usernames._check_change(self, vals)
         # those a manager keeps out now: Allow Login off where it was on
         old_emails = {}
