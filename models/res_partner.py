@@ -1,14 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from markupsafe import escape
 from werkzeug.urls import url_encode
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import ValidationError
 
 from .partner_invite_run_line import STAGES
 from .partner_login_access import ACCESS_STATES
 from .res_users_portal import SYNCING_PORTAL_ACCESS
-from .website_login_settings import MANAGER_GROUP, decides_logins
 
 
 class ResPartner(models.Model):
@@ -267,14 +265,7 @@ class ResPartner(models.Model):
         rights = self.env["partner.login.field.rights"]
         rights._add_defaults(vals_list)
         rights._check(self, vals_list)
-        usernames = self.env["partner.login.username"]
-        for vals in vals_list:
-            usernames._normalize(vals)
-            usernames._check_website_enabled(vals, vals.get("name"))
-        usernames._check_available(
-            self.browse(),
-            [vals["username"] for vals in vals_list if vals.get("username")],
-        )
+        self.env["partner.login.username"]._check_new(vals_list)
         return super().create(vals_list)
 
     def write(self, vals):
@@ -294,7 +285,7 @@ class ResPartner(models.Model):
             old_emails = {p.id: (p.email, p.email_normalized) for p in self}
         result = super().write(vals)
         if old_emails:
-            self._website_email_changed(old_emails)
+            self.env["partner.login.access"]._email_written(self, old_emails)
         if "allow_login" in vals and not vals["allow_login"]:
             # a company's Allow Login off keeps all its contacts out, for good
             if companies := self.filtered("is_company"):
@@ -313,42 +304,10 @@ class ResPartner(models.Model):
                 self, bool(vals["allow_login"])
             )
         if "active" in vals and not vals["active"]:
-            # the portal users of these contacts, and of these companies' contacts
-            reached = self.env["res.users"].sudo().with_context(active_test=False)
-            reached.search(
-                [
-                    ("share", "=", True),
-                    "|",
-                    ("partner_id", "in", self.ids),
-                    ("partner_id.commercial_partner_id", "in", self.ids),
-                ]
-            )._end_website_sessions()
+            self.env["res.users"]._end_website_sessions_of(self)
         if "username" in vals:
-            # the portal user's login follows, so a changed or cleared username
-            # stops working at once (the email is the login without one)
-            for partner in self.sudo().filtered("website_user_id"):
-                login = partner._website_default_login()
-                if login and partner.website_user_id.login != login:
-                    partner.website_user_id.login = login
+            usernames._login_follows(self)
         return result
-
-    def _website_email_changed(self, old_emails):
-        """A new address holds back login mails unless a Website Login manager, or
-        the contact itself, changed it (partner_login_access.py).
-
-        :param old_emails: {partner id: (email, normalized email) before the write}
-        """
-        changed = self.filtered(
-            lambda partner: partner.email_normalized != old_emails[partner.id][1]
-        )
-        access = self.env["partner.login.access"]
-        if decides_logins(self.env):
-            access._email_cleared_for_invites(changed)
-        else:
-            access._email_changed(
-                changed - self.env.user.partner_id,
-                {partner_id: emails[0] for partner_id, emails in old_emails.items()},
-            )
 
     def _website_default_login(self):
         self.ensure_one()
@@ -413,58 +372,11 @@ class ResPartner(models.Model):
     def action_revoke_website_access(self):
         """The "Revoke Website Access" button and Action menu entry: Allow Login off
         (which ends open sessions), no temporary password any more, a note."""
-        if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(
-                self.env._("Only Website Login managers may revoke website access.")
-            )
-        self.check_access("write")
-        # Odoo notes "Portal Access Revoked" itself where a portal user loses the
-        # portal group: one note each, the addon's only for the other contacts
-        portal = self.env["res.users.portal"]
-        noted_by_odoo = self.filtered(
-            lambda partner: (
-                partner.sudo().website_user_id
-                and portal._has_access(partner.sudo().website_user_id)
-            )
-        )
-        self.write({"allow_login": False})  # also revokes passwords and links
-        # even a contact that never had a login: no sign-up link lets it in
-        self.env["partner.login.access"]._ended_by_manager(self)
-        note = escape(  # plain text in an HTML body, as message_post would escape it
-            self.env._("Website access revoked by %(user)s.", user=self.env.user.name)
-        )
-        # one insert for all the contacts; write access was checked above
-        self._message_log_batch(dict.fromkeys((self - noted_by_odoo).ids, note))
-        return self._website_notification(
-            self.env._("Revoke Website Access"),
-            self.env._(
-                "Website access revoked for %(count)s contacts.", count=len(self)
-            ),
-            "success",
-        )
+        return self.env["partner.login.access"]._revoke_website_access(self)
 
     def action_unlock_website_login(self):
         """The "Unlock Login" button: the contact may try its password again."""
-        if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(
-                self.env._("Only Website Login managers may unlock a login.")
-            )
-        self.check_access("write")
-        users = self.sudo().website_user_id  # the manager's decision, checked above
-        self.env["res.users.login.lockout"].sudo()._forget(users.ids)
-        self.invalidate_recordset(["website_login_locked_until"])
-        note = escape(
-            self.env._("Website login unlocked by %(user)s.", user=self.env.user.name)
-        )
-        self._message_log_batch(dict.fromkeys(self.ids, note))
-        return self._website_notification(
-            self.env._("Unlock Login"),
-            self.env._(
-                "%(contacts)s can log in again now.",
-                contacts=", ".join(self.mapped("display_name")),
-            ),
-            "success",
-        )
+        return self.env["res.users.login.lockout"]._unlock_website_login(self)
 
     def action_approve_website_colleague(self):
         """The "Approve" button of the contacts a key user added: their invite goes
@@ -474,20 +386,7 @@ class ResPartner(models.Model):
     def action_fill_username_from_reference(self):
         """Action menu: the selected contacts without a username get their
         Reference as username, where it is a valid username nobody else has."""
-        if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(
-                self.env._("Only Website Login managers may set usernames.")
-            )
-        usernames = self.env["partner.login.username"]
-        filled, skipped = usernames._fill_from_reference(self)
-        message = self.env._(
-            "%(count)s usernames filled from References.", count=len(filled)
-        )
-        return self._website_notification(
-            self.env._("Usernames from References"),
-            "\n".join([message, *skipped]),
-            "warning" if skipped else "success",
-        )
+        return self.env["partner.login.username"]._fill_from_reference(self)
 
     def _website_notification(self, title, message, kind):
         """A notification, sticky when it is a warning, then the view reloads."""

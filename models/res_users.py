@@ -55,6 +55,21 @@ class ResUsers(models.Model):
         self.invalidate_recordset(["website_session_version"])
         self.env.registry.clear_cache()  # session tokens are cached per session
 
+    @api.model
+    def _end_website_sessions_of(self, partners):
+        """The open sessions of the portal users of ``partners``, and of these
+        companies' contacts, end (the contacts are archived)."""
+        # sudo: whoever archives a contact ends its portal user's sessions
+        reached = self.sudo().with_context(active_test=False)
+        reached.search(
+            [
+                ("share", "=", True),
+                "|",
+                ("partner_id", "in", partners.ids),
+                ("partner_id.commercial_partner_id", "in", partners.ids),
+            ]
+        )._end_website_sessions()
+
     @staticmethod
     def _website_login_credential(credential):
         if credential.get("type") == "password" and credential.get("login") is None:
