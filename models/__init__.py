@@ -17,6 +17,7 @@ from . import (
     partner_login_delegation_refusal,
     partner_login_delivery,
     partner_login_eligibility,
+    partner_login_field_rights,
     partner_login_mail,
     partner_login_mailer,
     partner_login_pace,
@@ -26,5 +27,7 @@ from . import (
     res_users,
     res_users_login_identifier,
     res_users_login_lockout,
+    res_users_portal,
+    res_users_website_signup,
     website_login_settings,
 )

@@ -12,9 +12,10 @@ writes ``website_access_state``, ``website_password_expires``,
 from markupsafe import escape
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from .website_login_settings import website_setting
+from .website_login_settings import MANAGER_GROUP, decides_logins, website_setting
 
 ACCESS_STATES = [
     ("none", "No access"),
@@ -149,6 +150,44 @@ class PartnerLoginAccess(models.AbstractModel):
         )
 
     @api.model
+    def _revoke_website_access(self, partners):
+        """A Website Login manager's Revoke Website Access: Allow Login off, which
+        ends the portal users' access, sessions, passwords and links; a note on
+        each contact.
+
+        :returns: the notification that says so
+        """
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only Website Login managers may revoke website access.")
+            )
+        partners.check_access("write")
+        # Odoo notes "Portal Access Revoked" itself where a portal user loses the
+        # portal group: one note each, the addon's only for the other contacts
+        portal = self.env["res.users.portal"]
+        noted_by_odoo = partners.filtered(
+            lambda partner: (
+                partner.sudo().website_user_id
+                and portal._has_access(partner.sudo().website_user_id)
+            )
+        )
+        partners.write({"allow_login": False})  # also revokes passwords and links
+        # even a contact that never had a login: no sign-up link lets it in
+        self._ended_by_manager(partners)
+        note = escape(  # plain text in an HTML body, as message_post would escape it
+            self.env._("Website access revoked by %(user)s.", user=self.env.user.name)
+        )
+        # one insert for all the contacts; write access was checked above
+        partners._message_log_batch(dict.fromkeys((partners - noted_by_odoo).ids, note))
+        return partners._website_notification(
+            self.env._("Revoke Website Access"),
+            self.env._(
+                "Website access revoked for %(count)s contacts.", count=len(partners)
+            ),
+            "success",
+        )
+
+    @api.model
     def _given_back_by_manager(self, partners):
         """Somebody of the seller let them log in again (Allow Login, a password
         mail, Odoo's portal wizard or user form)."""
@@ -195,6 +234,24 @@ class PartnerLoginAccess(models.AbstractModel):
         # the re-invite rhythm is over: somebody may call them
         self.env["partner.invite.run.line"]._nudge(unanswered, "unanswered")
         return expired
+
+    @api.model
+    def _email_written(self, partners, old_emails):
+        """The email of ``partners`` was written: a new address holds back login
+        mails unless a Website Login manager, or the contact itself, changed it.
+
+        :param old_emails: {partner id: (email, normalized email) before the write}
+        """
+        changed = partners.filtered(
+            lambda partner: partner.email_normalized != old_emails[partner.id][1]
+        )
+        if decides_logins(self.env):
+            self._email_cleared_for_invites(changed)
+        else:
+            self._email_changed(
+                changed - self.env.user.partner_id,
+                {partner_id: emails[0] for partner_id, emails in old_emails.items()},
+            )
 
     @api.model
     def _email_changed(self, partners, old_emails):

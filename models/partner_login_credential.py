@@ -127,7 +127,7 @@ class PartnerLoginCredential(models.Model):
                     )
                 )
             )
-        users = self.env["res.users"]._website_portal_users_for(partners)
+        users = self.env["res.users.portal"]._users_for(partners)
         secrets_by_user, expires_at = self._replace_for_users(users, kind)
         users._clear_own_password()
         users._end_website_sessions()  # also those opened with an earlier temporary one

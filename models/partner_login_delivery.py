@@ -32,7 +32,7 @@ from odoo import api, models, tools
 from . import partner_login_mailer as transport
 from .partner_login_eligibility_rules import BULK, KEY_USER, MANAGER
 from .partner_login_pace import THROTTLE_PAUSE_SECONDS
-from .res_partner import NOTE_PORTAL_ACCESS_LATER
+from .res_users_portal import NOTE_PORTAL_ACCESS_LATER
 
 _logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class PartnerLoginDelivery(models.AbstractModel):
         # the eligibility's refusals name a taken login, except to a key user, whose
         # run fails such a line as before
         collisions = (
-            self.env["res.users"]._website_login_collisions(lines.partner_id)
+            self.env["res.users.login.identifier"]._collisions(lines.partner_id)
             if run.origin == "key_user"
             else {}
         )

@@ -3,11 +3,11 @@ import re
 import secrets
 
 from odoo import api, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from .partner_login_delegation_refusal import CountedRefusal
-from .website_login_settings import website_setting
+from .website_login_settings import MANAGER_GROUP, website_setting
 
 # Letters, digits, "." "_" "-": never "@", so a username can never equal an email.
 # As short as the customer numbers companies use ("7"): usernames are kept apart
@@ -39,6 +39,17 @@ class PartnerLoginUsername(models.AbstractModel):
                     )
                 )
             vals["username"] = username or False
+
+    @api.model
+    def _check_new(self, vals_list):
+        """The rules, on the ``vals_list`` of new contacts."""
+        for vals in vals_list:
+            self._normalize(vals)
+            self._check_website_enabled(vals, vals.get("name"))
+        self._check_available(
+            self.env["res.partner"],
+            [vals["username"] for vals in vals_list if vals.get("username")],
+        )
 
     @api.model
     def _check_website_enabled(self, vals, contact_name, current=None):
@@ -180,12 +191,28 @@ class PartnerLoginUsername(models.AbstractModel):
             )
 
     @api.model
-    def _fill_from_reference(self, partners):
-        """Give the contacts of ``partners`` without a username their Reference as
-        username, where it is a valid one nobody else has.
+    def _login_follows(self, partners):
+        """The username of ``partners`` was written: their portal users' logins
+        follow, so a changed or cleared username stops working at once (the email
+        is the login without one)."""
+        for partner in partners.sudo().filtered("website_user_id"):
+            login = partner._website_default_login()
+            if login and partner.website_user_id.login != login:
+                partner.website_user_id.login = login
 
-        :returns: (the contacts filled, ["contact: why not"] for the others)
+    @api.model
+    def _fill_from_reference(self, partners):
+        """A Website Login manager gives the contacts of ``partners`` without a
+        username their Reference as username, where it is a valid one nobody else
+        has.
+
+        :returns: the notification naming how many were filled, and why the others
+            were not
         """
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only Website Login managers may set usernames.")
+            )
         filled, skipped = partners.browse(), []
         for partner in partners.filtered(lambda partner: not partner.username):
             reference = (partner.ref or "").strip()
@@ -200,7 +227,14 @@ class PartnerLoginUsername(models.AbstractModel):
                 filled |= partner
             except ValidationError as error:
                 skipped.append(f"{partner.name}: {error.args[0]}")
-        return filled, skipped
+        message = self.env._(
+            "%(count)s usernames filled from References.", count=len(filled)
+        )
+        return partners._website_notification(
+            self.env._("Usernames from References"),
+            "\n".join([message, *skipped]),
+            "warning" if skipped else "success",
+        )
 
     # ------------------------------------------------------------------ key user
 

@@ -1,37 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from markupsafe import escape
 from werkzeug.urls import url_encode
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import ValidationError
 
 from .partner_invite_run_line import STAGES
 from .partner_login_access import ACCESS_STATES
-from .website_login_settings import MANAGER_GROUP, decides_logins
-
-# Fields only a Website Login manager may change.
-MANAGED_FIELDS = {"website_enabled", "username", "allow_login", "website_admin"}
-# Fields only this addon's code writes (in sudo, partner_login_access.py), whatever
-# the caller's rights, with the values a new contact may carry (res.users creates
-# its partner with them).
-SYSTEM_FIELD_DEFAULTS = {
-    "website_access_state": "none",
-    "website_password_expires": False,
-    "website_invite_count": 0,
-    "website_email_held": False,
-    "website_access_ended_by_manager": False,
-    "website_login_email": False,
-    # written by partner_login_delegation.py (a key user's colleagues)
-    "website_added_by_id": False,
-    "website_awaiting_approval": False,
-}
-SYSTEM_FIELDS = set(SYSTEM_FIELD_DEFAULTS)
-# Context key: Allow Login is being written to follow the portal user (set by
-# res.users), not the other way round.
-SYNCING_PORTAL_ACCESS = "website_login_syncing_portal_access"
-# Context key: the caller writes Odoo's "Portal Access Granted" into its own note
-# (one chatter message per contact instead of two).
-NOTE_PORTAL_ACCESS_LATER = "website_login_note_portal_access_later"
+from .res_users_portal import SYNCING_PORTAL_ACCESS
 
 
 class ResPartner(models.Model):
@@ -280,56 +255,6 @@ class ResPartner(models.Model):
         if self.website_enabled:
             self.allow_login = True
 
-    @api.model
-    def _add_website_defaults(self, vals_list):
-        """Put the defaults of the website fields (``default_*`` context keys, user
-        defaults) into each of ``vals_list`` that lacks them: Odoo adds them only
-        after ``create`` has run its checks, so they would otherwise land
-        unchecked."""
-        names = MANAGED_FIELDS | SYSTEM_FIELDS
-        missing = set().union(*(names - vals.keys() for vals in vals_list))
-        defaults = self.default_get(list(missing)) if missing else {}
-        for vals in vals_list:
-            for name, value in defaults.items():
-                vals.setdefault(name, value)
-
-    def _website_fields_changed(self, vals, names):
-        """The fields of ``names`` that ``vals`` would change on ``self`` (on create,
-        ``self`` is empty and the change is against a new contact's values)."""
-        changed = set()
-        for name in names & vals.keys():
-            field = self._fields[name]
-            new = field.convert_to_cache(vals[name], self)
-            if self:
-                current = [field.convert_to_cache(p[name], p) for p in self]
-            else:
-                current = [
-                    field.convert_to_cache(SYSTEM_FIELD_DEFAULTS.get(name), self)
-                ]
-            if any(value != new for value in current):
-                changed.add(name)
-        return changed
-
-    def _check_website_login_write_access(self, vals_list):
-        if self.env.su:
-            return
-        for vals in vals_list:
-            if self._website_fields_changed(vals, SYSTEM_FIELDS):
-                raise AccessError(
-                    self.env._(
-                        "The website access state is set by the addon, not by hand."
-                    )
-                )
-            changed = self._website_fields_changed(vals, MANAGED_FIELDS)
-            if changed and not self.env.user.has_group(MANAGER_GROUP):
-                raise AccessError(
-                    self.env._(
-                        "Only Website Login managers may change the website access of "
-                        "contacts (%(fields)s).",
-                        fields=", ".join(sorted(changed)),
-                    )
-                )
-
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -337,16 +262,10 @@ class ResPartner(models.Model):
             # same values say otherwise (as the form's onchange does)
             if vals.get("website_enabled") and "allow_login" not in vals:
                 vals["allow_login"] = True
-        self._add_website_defaults(vals_list)
-        self._check_website_login_write_access(vals_list)
-        usernames = self.env["partner.login.username"]
-        for vals in vals_list:
-            usernames._normalize(vals)
-            usernames._check_website_enabled(vals, vals.get("name"))
-        usernames._check_available(
-            self.browse(),
-            [vals["username"] for vals in vals_list if vals.get("username")],
-        )
+        rights = self.env["partner.login.field.rights"]
+        rights._add_defaults(vals_list)
+        rights._check(self, vals_list)
+        self.env["partner.login.username"]._check_new(vals_list)
         return super().create(vals_list)
 
     def write(self, vals):
@@ -358,7 +277,7 @@ class ResPartner(models.Model):
         joining = self.browse()
         if vals.get("website_enabled") and "allow_login" not in vals:
             joining = self.filtered(lambda partner: not partner.website_enabled)
-        self._check_website_login_write_access([vals])
+        self.env["partner.login.field.rights"]._check(self, [vals])
         usernames._check_change(self, vals)
         # those a manager keeps out now: Allow Login off where it was on
         old_emails = {}
@@ -366,7 +285,7 @@ class ResPartner(models.Model):
             old_emails = {p.id: (p.email, p.email_normalized) for p in self}
         result = super().write(vals)
         if old_emails:
-            self._website_email_changed(old_emails)
+            self.env["partner.login.access"]._email_written(self, old_emails)
         if "allow_login" in vals and not vals["allow_login"]:
             # a company's Allow Login off keeps all its contacts out, for good
             if companies := self.filtered("is_company"):
@@ -380,56 +299,15 @@ class ResPartner(models.Model):
                 contacts.write({"allow_login": False})
         if joining := joining.filtered(lambda partner: not partner.allow_login):
             joining.write({"allow_login": True})  # as on create
-        syncing = self.env.context.get(SYNCING_PORTAL_ACCESS)
-        if "allow_login" in vals and not vals["allow_login"] and not syncing:
-            if decides_logins(self.env):
-                # a manager's decision, which a key user's own Remove login is not
-                self.env["partner.login.access"]._ended_by_manager(self)
-            # no login means no portal access, as Odoo's portal wizard shows it (a
-            # company's contacts were switched off above, each with its own user)
-            self.sudo().website_user_id._revoke_portal_access()
-        elif vals.get("allow_login") and not syncing and decides_logins(self.env):
-            self.env["partner.login.access"]._given_back_by_manager(self)
-            # a manager let the contacts in: their portal users get access back
-            # (whatever else turns the flag on, a sign-up say, restores nobody)
-            self.sudo().website_user_id._restore_portal_access()
-        if "active" in vals and not vals["active"]:
-            # the portal users of these contacts, and of these companies' contacts
-            reached = self.env["res.users"].sudo().with_context(active_test=False)
-            reached.search(
-                [
-                    ("share", "=", True),
-                    "|",
-                    ("partner_id", "in", self.ids),
-                    ("partner_id.commercial_partner_id", "in", self.ids),
-                ]
-            )._end_website_sessions()
-        if "username" in vals:
-            # the portal user's login follows, so a changed or cleared username
-            # stops working at once (the email is the login without one)
-            for partner in self.sudo().filtered("website_user_id"):
-                login = partner._website_default_login()
-                if login and partner.website_user_id.login != login:
-                    partner.website_user_id.login = login
-        return result
-
-    def _website_email_changed(self, old_emails):
-        """A new address holds back login mails unless a Website Login manager, or
-        the contact itself, changed it (partner_login_access.py).
-
-        :param old_emails: {partner id: (email, normalized email) before the write}
-        """
-        changed = self.filtered(
-            lambda partner: partner.email_normalized != old_emails[partner.id][1]
-        )
-        access = self.env["partner.login.access"]
-        if decides_logins(self.env):
-            access._email_cleared_for_invites(changed)
-        else:
-            access._email_changed(
-                changed - self.env.user.partner_id,
-                {partner_id: emails[0] for partner_id, emails in old_emails.items()},
+        if "allow_login" in vals and not self.env.context.get(SYNCING_PORTAL_ACCESS):
+            self.env["res.users.portal"]._allow_login_changed(
+                self, bool(vals["allow_login"])
             )
+        if "active" in vals and not vals["active"]:
+            self.env["res.users"]._end_website_sessions_of(self)
+        if "username" in vals:
+            usernames._login_follows(self)
+        return result
 
     def _website_default_login(self):
         self.ensure_one()
@@ -471,67 +349,11 @@ class ResPartner(models.Model):
         credentials = self.env["partner.login.credential"]
         if partner and not credentials._link_still_valid(partner, token):
             return None
-        if partner and not partner.sudo()._website_may_use_signup_token():
+        # sudo: the contact's flags and users decide, for a visitor without rights
+        signup = self.env["res.users.website.signup"].sudo()
+        if partner and not signup._may_use_token(partner.sudo()):
             return None
         return partner
-
-    def _website_may_use_signup_token(self):
-        """Odoo's signup and reset tokens make or open a login for the contact: only
-        for a contact a Website Login manager let in (Allow Login), one of Odoo's
-        internal users, or a shop's guest buyer (``_website_signs_up_itself``). Any
-        employee may get such a token for a contact without a user (free sign-up's
-        ``signup_get_auth_param``): that alone lets nobody in."""
-        self.ensure_one()
-        # a token can only have reached somebody through a mail the gate holds
-        if self.env["partner.login.eligibility"]._credential_mail_held(self):
-            return False
-        return (
-            self.allow_login
-            or any(not user.share for user in self.user_ids)
-            or self._website_signs_up_itself()
-        )
-
-    def _website_signs_up_itself(self):
-        """A contact a visitor made itself at a shop's checkout (made by a public
-        user, the customer of a web order), that never had a user and that no
-        manager kept out: the "Sign Up" of its order confirmation makes its login,
-        with Allow Login on, as a visitor's own sign-up does. A contact made by
-        anybody else, or by a visitor's other forms, waits for a manager, whoever
-        holds a token."""
-        self.ensure_one()
-        return bool(
-            self.active
-            and not self.website_access_ended_by_manager
-            and self.create_uid
-            and self.create_uid in self._website_public_users()
-            and not self.with_context(active_test=False).user_ids
-            and self._website_has_web_order()
-        )
-
-    def _website_has_web_order(self):
-        """The contact is the customer of an order placed on a website (only where
-        website_sale is installed: the addon does not depend on it)."""
-        orders = self.env["sale.order"] if "sale.order" in self.env else None
-        if orders is None or "website_id" not in orders._fields:
-            return False
-        # sudo: whether an order exists, for a visitor signing up
-        return bool(
-            orders.sudo().search_count(
-                [("partner_id", "=", self.id), ("website_id", "!=", False)], limit=1
-            )
-        )
-
-    @api.model
-    def _website_public_users(self):
-        """The users an anonymous visitor acts as: Odoo's public user, and each
-        website's own where the website addon is installed."""
-        public = self.env["res.users"].sudo().with_context(active_test=False)
-        public |= self.env.ref("base.public_user", raise_if_not_found=False) or public
-        if "website" in self.env:
-            # sudo: which user each website's visitors are, not shown
-            websites = self.env["website"].sudo().with_context(active_test=False)
-            public |= websites.search([]).user_id
-        return public
 
     def signup_get_auth_param(self):
         """Odoo puts a signup token into its notifications to a contact without a
@@ -550,57 +372,11 @@ class ResPartner(models.Model):
     def action_revoke_website_access(self):
         """The "Revoke Website Access" button and Action menu entry: Allow Login off
         (which ends open sessions), no temporary password any more, a note."""
-        if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(
-                self.env._("Only Website Login managers may revoke website access.")
-            )
-        self.check_access("write")
-        # Odoo notes "Portal Access Revoked" itself where a portal user loses the
-        # portal group: one note each, the addon's only for the other contacts
-        noted_by_odoo = self.filtered(
-            lambda partner: (
-                partner.sudo().website_user_id
-                and partner.sudo().website_user_id._has_portal_access()
-            )
-        )
-        self.write({"allow_login": False})  # also revokes passwords and links
-        # even a contact that never had a login: no sign-up link lets it in
-        self.env["partner.login.access"]._ended_by_manager(self)
-        note = escape(  # plain text in an HTML body, as message_post would escape it
-            self.env._("Website access revoked by %(user)s.", user=self.env.user.name)
-        )
-        # one insert for all the contacts; write access was checked above
-        self._message_log_batch(dict.fromkeys((self - noted_by_odoo).ids, note))
-        return self._website_notification(
-            self.env._("Revoke Website Access"),
-            self.env._(
-                "Website access revoked for %(count)s contacts.", count=len(self)
-            ),
-            "success",
-        )
+        return self.env["partner.login.access"]._revoke_website_access(self)
 
     def action_unlock_website_login(self):
         """The "Unlock Login" button: the contact may try its password again."""
-        if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(
-                self.env._("Only Website Login managers may unlock a login.")
-            )
-        self.check_access("write")
-        users = self.sudo().website_user_id  # the manager's decision, checked above
-        self.env["res.users.login.lockout"].sudo()._forget(users.ids)
-        self.invalidate_recordset(["website_login_locked_until"])
-        note = escape(
-            self.env._("Website login unlocked by %(user)s.", user=self.env.user.name)
-        )
-        self._message_log_batch(dict.fromkeys(self.ids, note))
-        return self._website_notification(
-            self.env._("Unlock Login"),
-            self.env._(
-                "%(contacts)s can log in again now.",
-                contacts=", ".join(self.mapped("display_name")),
-            ),
-            "success",
-        )
+        return self.env["res.users.login.lockout"]._unlock_website_login(self)
 
     def action_approve_website_colleague(self):
         """The "Approve" button of the contacts a key user added: their invite goes
@@ -610,20 +386,7 @@ class ResPartner(models.Model):
     def action_fill_username_from_reference(self):
         """Action menu: the selected contacts without a username get their
         Reference as username, where it is a valid username nobody else has."""
-        if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(
-                self.env._("Only Website Login managers may set usernames.")
-            )
-        usernames = self.env["partner.login.username"]
-        filled, skipped = usernames._fill_from_reference(self)
-        message = self.env._(
-            "%(count)s usernames filled from References.", count=len(filled)
-        )
-        return self._website_notification(
-            self.env._("Usernames from References"),
-            "\n".join([message, *skipped]),
-            "warning" if skipped else "success",
-        )
+        return self.env["partner.login.username"]._fill_from_reference(self)
 
     def _website_notification(self, title, message, kind):
         """A notification, sticky when it is a warning, then the view reloads."""

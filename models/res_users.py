@@ -4,13 +4,12 @@ from datetime import datetime, timedelta
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessDenied, UserError
-from odoo.http import request
 from odoo.tools import SQL, create_index
 
 from .. import compat
 from .login_attempt import LoginAttempt, usable_password
-from .res_partner import NOTE_PORTAL_ACCESS_LATER, SYNCING_PORTAL_ACCESS
-from .website_login_settings import MANAGER_GROUP, website_setting
+from .res_users_portal import SYNCING_PORTAL_ACCESS
+from .website_login_settings import website_setting
 
 _logger = logging.getLogger(__name__)
 
@@ -55,6 +54,21 @@ class ResUsers(models.Model):
         )
         self.invalidate_recordset(["website_session_version"])
         self.env.registry.clear_cache()  # session tokens are cached per session
+
+    @api.model
+    def _end_website_sessions_of(self, partners):
+        """The open sessions of the portal users of ``partners``, and of these
+        companies' contacts, end (the contacts are archived)."""
+        # sudo: whoever archives a contact ends its portal user's sessions
+        reached = self.sudo().with_context(active_test=False)
+        reached.search(
+            [
+                ("share", "=", True),
+                "|",
+                ("partner_id", "in", partners.ids),
+                ("partner_id.commercial_partner_id", "in", partners.ids),
+            ]
+        )._end_website_sessions()
 
     @staticmethod
     def _website_login_credential(credential):
@@ -262,74 +276,6 @@ class ResUsers(models.Model):
             self.env["res.users.login.lockout"].sudo()._forget(portal_users.ids)
             self.env["partner.login.access"]._active(portal_users.partner_id)
 
-    def _has_portal_access(self):
-        """What Odoo's portal wizard shows as a portal user: active, in the portal
-        group."""
-        self.ensure_one()
-        # the groups field, not has_group(): read for a whole batch in one query;
-        # the group's id from the cached xmlid (env.ref() would query it each time)
-        portal_id = self.env["ir.model.data"]._xmlid_to_res_id("base.group_portal")
-        return self.active and portal_id in self[compat.GROUPS_FIELD].ids
-
-    def _revoke_portal_access(self):
-        """Portal access ends the way Odoo's portal wizard revokes it (archived, moved
-        to the public group), with the sessions and any temporary credential."""
-        users = self.sudo().filtered("share")  # a manager's decision, checked before
-        if users:
-            users._website_set_portal(granted=False)
-            users.partner_id.signup_type = False  # as Odoo's revoke
-            users._website_access_ended()
-
-    def _website_set_portal(self, granted):
-        """Active in the portal group, or archived in the public group: the two
-        states Odoo's portal wizard moves users between (Allow Login is the caller's
-        to write)."""
-        portal = self.env.ref("base.group_portal").id
-        public = self.env.ref("base.group_public").id
-        new, old = (portal, public) if granted else (public, portal)
-        self.with_context(**{SYNCING_PORTAL_ACCESS: True}).write(
-            {
-                "active": granted,
-                compat.GROUPS_FIELD: [Command.unlink(old), Command.link(new)],
-            }
-        )
-
-    def _website_access_ended(self):
-        """Whatever ended the access: sessions end, no temporary password or link
-        works any more, the contact shows "No access"."""
-        self._end_website_sessions()
-        self.env["partner.login.credential"]._revoke_for(self.partner_id)
-        self.env["partner.login.access"]._ended(self.partner_id)
-
-    def _website_access_restored(self):
-        """A contact with a password of its own is "Active" again."""
-        own = self.filtered(lambda user: user._website_has_own_password())
-        self.env["partner.login.access"]._active(own.partner_id)
-
-    def _restore_portal_access(self):
-        """Portal access given back in full (active, portal group instead of public),
-        for a manager's explicit act: ticking Allow Login, a password mail."""
-        users = self.sudo().filtered(  # a manager's decision, checked by the callers
-            lambda user: user.share and not user._has_portal_access()
-        )
-        users -= users._website_visitor_users()
-        if users:
-            users._website_set_portal(granted=True)
-            users._website_access_restored()
-
-    def _website_visitor_users(self):
-        """Those of these users that anonymous visitors browse as: Odoo's public
-        user and each website's. They stay public, whoever ticks Allow Login on
-        their contact."""
-        public = self.env.ref("base.public_user", raise_if_not_found=False)
-        visitor_ids = set(public.ids) if public else set()
-        if self and "website" in self.env:
-            websites = self.env["website"].sudo()  # whose visitors: any website
-            visitor_ids.update(
-                websites.search([("user_id", "in", self.ids)]).user_id.ids
-            )
-        return self.filtered(lambda user: user.id in visitor_ids)
-
     def write(self, vals):
         if any(
             command[0] == Command.CREATE
@@ -343,178 +289,28 @@ class ResUsers(models.Model):
         ):
             return super().write(vals)
         # Odoo's portal wizard, the user form: Allow Login follows the portal user
-        before = {user.id: user._has_portal_access() for user in self.sudo()}
+        portal = self.env["res.users.portal"]
+        before = {user.id: portal._has_access(user) for user in self.sudo()}
         result = super().write(vals)
-        lost = self.sudo().filtered(
-            lambda user: before[user.id] and not user._has_portal_access()
-        )
-        gained = self.sudo().filtered(
-            lambda user: (
-                not before[user.id] and user.share and user._has_portal_access()
-            )
-        )
-        partners = (
-            self.env["res.partner"].sudo().with_context(**{SYNCING_PORTAL_ACCESS: True})
-        )
-        # the seller's staff decides (a portal user archiving its own account
-        # does not: that leaves its key user free to invite it again)
-        by_staff = not self.env.user.share
-        access = self.env["partner.login.access"]
-        if lost:
-            partners.browse(lost.partner_id.ids).write({"allow_login": False})
-            lost._website_access_ended()
-            if by_staff:
-                access._ended_by_manager(lost.partner_id)
-        if gained:
-            partners.browse(gained.partner_id.ids).write({"allow_login": True})
-            gained._website_access_restored()
-            if by_staff:
-                access._given_back_by_manager(gained.partner_id)
+        portal._portal_access_changed(self, before)
         return result
 
     @api.model
-    def _website_portal_users_for(self, partners):
-        """The portal user of each of ``partners``, created (without Odoo's signup
-        mail) or given back its access where needed. Refuses a login another user
-        already has."""
-        # sudo: a Website Login manager may give portal access without the right to
-        # manage users in general, as the portal wizard does.
-        users_sudo = self.env["res.users"].sudo().with_context(active_test=False)
-        existing = users_sudo.search(
-            [("partner_id", "in", partners.ids), ("share", "=", True)], order="id"
-        )
-        user_by_partner = {}
-        for user in existing:
-            user_by_partner.setdefault(user.partner_id.id, user)
-        users = users_sudo.browse([user.id for user in user_by_partner.values()])
-        # the callers are a manager's explicit acts: access comes back in full
-        users._restore_portal_access()
-
-        new_partners = partners.filtered(
-            lambda partner: partner.id not in user_by_partner
-        )
-        if not new_partners:
-            return users
-        if collisions := self._website_login_collisions(new_partners):
-            raise UserError(
-                self.env._(
-                    "The login %(login)s already belongs to another user: give the "
-                    "contact a username.",
-                    login=next(iter(collisions.values())),
-                )
-            )
-        template_values = self._website_portal_template_values()
-        # mail_create_nolog: Odoo would post its "Portal Access Granted" note one
-        # message_post at a time; it is logged below in one batch, which is cheaper.
-        new_users = users_sudo.with_context(
-            no_reset_password=True, mail_create_nolog=True
-        ).create(
-            [
-                {
-                    **template_values,
-                    "partner_id": partner.id,
-                    "login": partner._website_default_login(),
-                    "company_id": (partner.company_id or self.env.company).id,
-                    "company_ids": [
-                        Command.set([(partner.company_id or self.env.company).id])
-                    ],
-                }
-                for partner in new_partners
-            ]
-        )
-        if not all(new_users.mapped("share")):
-            raise UserError(
-                self.env._(
-                    "Odoo's portal template user is not a portal user: fix its groups "
-                    "before giving contacts a website login."
-                )
-            )
-        if not self.env.context.get(NOTE_PORTAL_ACCESS_LATER):
-            new_partners._message_log_batch(
-                {
-                    user.partner_id.id: user._get_portal_access_update_body(True)
-                    for user in new_users
-                }
-            )
-        return users | new_users
-
-    @api.model
     def _website_portal_template(self):
-        """Odoo's portal template user (sudo), or none if its setting names none."""
-        template_id = (
-            self.env["ir.config_parameter"]
-            .sudo()  # a system parameter: the template is read, not shown
-            .get_param("base.template_portal_user_id", "")
-        )
-        ids = [int(template_id)] if template_id.isdigit() else []
-        return self.sudo().browse(ids).exists()
-
-    @api.model
-    def _website_portal_template_values(self):
-        """What a new portal user takes from Odoo's portal template user, as signup
-        and the portal wizard give it (groups, language, notifications...): read
-        once per batch, where their copy() of the template costs a copy per user."""
-        template = self._website_portal_template()
-        if not template:
-            portal = self.env.ref("base.group_portal")
-            return {compat.GROUPS_FIELD: [Command.set([portal.id])]}
-        values = template.copy_data({"partner_id": False, "login": False})[0]
-        values["active"] = True  # the template itself is archived
-        return values
+        """Odoo's portal template user (sudo), or none: partner_login_eligibility.py
+        asks res.users."""
+        return self.env["res.users.portal"]._template()
 
     @api.model
     def _website_login_collisions(self, partners):
-        """{partner id: login} for the ``partners`` without a portal user whose
-        login would be another user's already (one query)."""
-        without_user = partners.filtered(lambda partner: not partner.website_user_id)
-        login_by_partner = {p.id: p._website_default_login() for p in without_user}
-        if not any(login_by_partner.values()):
-            return {}
-        identifier = self.env["res.users.login.identifier"]
-        websites = "website_id" in self._fields
-        # A username is unique among usernames and logins already (one indexed
-        # query for a bulk batch); an email login must also be nobody else's email
-        # login. Both as Odoo's website addon: one account per login per website.
-        # sudo: logins of every user, archived ones included
-        users = self.env["res.users"].sudo().with_context(active_test=False)
-        with_username = without_user.filtered("username")
-        taken_by = {}
-        for user in users.search(
-            [("login", "in", [login_by_partner[p.id] for p in with_username])]
-        ):
-            taken_by.setdefault(user.login, []).append(
-                user.website_id.id if websites else None
-            )
-        collisions = {}
-        for partner in without_user:
-            login = login_by_partner[partner.id]
-            website_id = partner.website_id.id if websites else None
-            if partner.username:
-                taken = any(
-                    not website_id or not other or other == website_id
-                    for other in taken_by.get(login, ())
-                )
-            else:
-                taken = identifier._login_taken(login, website_id, partner.id)
-            if taken:
-                collisions[partner.id] = login
-        return collisions
+        """{partner id: login} for the ``partners`` whose new portal user's login
+        would be another user's: partner_login_eligibility.py asks res.users."""
+        return self.env["res.users.login.identifier"]._collisions(partners)
 
     @api.model_create_multi
     def create(self, vals_list):
         users = super().create(vals_list)
-        # A portal user made by a Website Login manager (the portal wizard, the user
-        # form, this addon) may log in; one made by anybody else waits for a manager
-        # (signup ticks the flag itself, see _signup_create_user). A public user (a
-        # website's visitor) or one without a group is no portal user: untouched.
-        if self.env.user._is_superuser() or self.env.user.has_group(MANAGER_GROUP):
-            portal_users = users.sudo().filtered(  # the groups, read to decide only
-                lambda user: user.share and user._has_portal_access()
-            )
-            portal_partners = portal_users.partner_id
-            portal_partners.filtered(lambda partner: not partner.allow_login).write(
-                {"allow_login": True}
-            )
+        self.env["res.users.portal"]._users_created(users)
         return users
 
     @api.model
@@ -579,8 +375,9 @@ class ResUsers(models.Model):
         # never gets this far (res.partner._get_partner_from_token).
         # sudo: read before the user exists, for a visitor without rights
         partner = self.env["res.partner"].sudo().browse(values.get("partner_id"))
-        signing_up_new_contact = not partner or partner._website_signs_up_itself()
-        self._website_check_signup_login(values)
+        signup = self.env["res.users.website.signup"]
+        signing_up_new_contact = not partner or signup._signs_up_itself(partner)
+        signup._check_login_free(values)
         user = super()._signup_create_user(values)
         if signing_up_new_contact:
             # sudo: the visitor signing up has no rights on contacts. Not Website
@@ -588,27 +385,6 @@ class ResUsers(models.Model):
             # send it.
             user.partner_id.sudo().write({"allow_login": True})
         return user
-
-    @api.model
-    def _website_check_signup_login(self, values):
-        """A sign-up may not take a login somebody logs in by already, in any case
-        (res.users.login.identifier._login_taken): refused with Odoo's own answer
-        to a taken login, whatever takes it."""
-        website_id = values.get("website_id")
-        if not website_id and "website_id" in self._fields:
-            # as the website addon gives the new user its website (whether its
-            # override runs before this one or after)
-            website = self.env["website"].get_current_website()
-            if request and website.specific_user_account:
-                website_id = website.id
-        if self.env["res.users.login.identifier"]._login_taken(
-            values.get("login"), website_id, values.get("partner_id")
-        ):
-            raise UserError(
-                self.env._(
-                    "Another user is already registered using this email address."
-                )
-            )
 
     @api.constrains("login")
     def _check_login_not_a_username(self):

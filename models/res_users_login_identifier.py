@@ -189,3 +189,40 @@ class ResUsersLoginIdentifier(models.AbstractModel):
             )
         )
         return bool(self.env.cr.fetchone())
+
+    @api.model
+    def _collisions(self, partners):
+        """{partner id: login} for the ``partners`` without a portal user whose
+        login would be another user's already (one query)."""
+        without_user = partners.filtered(lambda partner: not partner.website_user_id)
+        login_by_partner = {p.id: p._website_default_login() for p in without_user}
+        if not any(login_by_partner.values()):
+            return {}
+        websites = has_websites(self.env)
+        # A username is unique among usernames and logins already (one indexed
+        # query for a bulk batch); an email login must also be nobody else's email
+        # login. Both as Odoo's website addon: one account per login per website.
+        # sudo: logins of every user, archived ones included
+        users = self.env["res.users"].sudo().with_context(active_test=False)
+        with_username = without_user.filtered("username")
+        taken_by = {}
+        for user in users.search(
+            [("login", "in", [login_by_partner[p.id] for p in with_username])]
+        ):
+            taken_by.setdefault(user.login, []).append(
+                user.website_id.id if websites else None
+            )
+        collisions = {}
+        for partner in without_user:
+            login = login_by_partner[partner.id]
+            website_id = partner.website_id.id if websites else None
+            if partner.username:
+                taken = any(
+                    not website_id or not other or other == website_id
+                    for other in taken_by.get(login, ())
+                )
+            else:
+                taken = self._login_taken(login, website_id, partner.id)
+            if taken:
+                collisions[partner.id] = login
+        return collisions

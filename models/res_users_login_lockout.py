@@ -20,11 +20,14 @@ so that nobody locks the owner out of the browser it uses by guessing elsewhere.
 
 from datetime import timedelta
 
+from markupsafe import escape
+
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from .. import compat
-from .website_login_settings import website_setting
+from .website_login_settings import MANAGER_GROUP, website_setting
 
 SCOPE_LOGIN = "login"
 SCOPE_RPC = "rpc"
@@ -176,3 +179,31 @@ class ResUsersLoginLockout(models.Model):
                     tuple(user_ids),
                 )
             )
+
+    @api.model
+    def _unlock_website_login(self, partners):
+        """A Website Login manager's Unlock Login: the contacts may try their
+        passwords again; a note on each.
+
+        :returns: the notification that says so
+        """
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._("Only Website Login managers may unlock a login.")
+            )
+        partners.check_access("write")
+        users = partners.sudo().website_user_id  # the manager's decision, checked above
+        self.sudo()._forget(users.ids)
+        partners.invalidate_recordset(["website_login_locked_until"])
+        note = escape(
+            self.env._("Website login unlocked by %(user)s.", user=self.env.user.name)
+        )
+        partners._message_log_batch(dict.fromkeys(partners.ids, note))
+        return partners._website_notification(
+            self.env._("Unlock Login"),
+            self.env._(
+                "%(contacts)s can log in again now.",
+                contacts=", ".join(partners.mapped("display_name")),
+            ),
+            "success",
+        )
