@@ -127,7 +127,7 @@ class PartnerLoginEligibility(models.AbstractModel):
     @api.model
     def _reserved_partner_ids(self):
         """Contacts of the users Odoo keeps for itself: never given a login."""
-        reserved = self.env["res.users"]._website_portal_template()  # in sudo
+        reserved = self.env["res.users.portal"]._template()  # in sudo
         if public := self.env.ref("base.public_user", raise_if_not_found=False):
             reserved |= public.sudo()  # read for the rule, not shown
         return reserved.partner_id.ids
@@ -276,7 +276,7 @@ class PartnerLoginEligibility(models.AbstractModel):
         else:
             # named before any mail or password, not as the mail server's failure
             # (the key user's pages keep their own answer: it names no login)
-            collisions = self.env["res.users"]._website_login_collisions(passing)
+            collisions = self.env["res.users.login.identifier"]._collisions(passing)
             login_taken = self._rule("login_taken")
             for partner_id, login in collisions.items():
                 refusals[partner_id] = (

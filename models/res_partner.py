@@ -279,7 +279,6 @@ class ResPartner(models.Model):
             joining = self.filtered(lambda partner: not partner.website_enabled)
         self.env["partner.login.field.rights"]._check(self, [vals])
         usernames._check_change(self, vals)
-        # those a manager keeps out now: Allow Login off where it was on
         old_emails = {}
         if "email" in vals:
             old_emails = {p.id: (p.email, p.email_normalized) for p in self}
@@ -287,7 +286,8 @@ class ResPartner(models.Model):
         if old_emails:
             self.env["partner.login.access"]._email_written(self, old_emails)
         if "allow_login" in vals and not vals["allow_login"]:
-            # a company's Allow Login off keeps all its contacts out, for good
+            # those a manager keeps out now: a company's Allow Login off keeps all
+            # its contacts out, for good
             if companies := self.filtered("is_company"):
                 contacts = self.sudo().search(  # checked above: a manager's decision
                     [

@@ -295,18 +295,6 @@ class ResUsers(models.Model):
         portal._portal_access_changed(self, before)
         return result
 
-    @api.model
-    def _website_portal_template(self):
-        """Odoo's portal template user (sudo), or none: partner_login_eligibility.py
-        asks res.users."""
-        return self.env["res.users.portal"]._template()
-
-    @api.model
-    def _website_login_collisions(self, partners):
-        """{partner id: login} for the ``partners`` whose new portal user's login
-        would be another user's: partner_login_eligibility.py asks res.users."""
-        return self.env["res.users.login.identifier"]._collisions(partners)
-
     @api.model_create_multi
     def create(self, vals_list):
         users = super().create(vals_list)
