@@ -1,17 +1,45 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import asyncio
+import contextlib
+import logging
 import subprocess
 import sys
+import tempfile
+import textwrap
+import threading
+import time
 from datetime import timedelta
 
+from aiosmtpd.controller import Controller
 from freezegun import freeze_time
 
-from odoo import api, fields
+from odoo import SUPERUSER_ID, api, fields
+from odoo.exceptions import AccessDenied
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
 
 from .. import compat
 from ..models.partner_login_eligibility_rules import MIN_CANDIDATE_SLICE
-from .common import WebsiteLoginCase, password_from, recipients, smtp_server
+from .common import (
+    MANAGER_GROUP,
+    RecordingHandler,
+    WebsiteLoginCase,
+    free_port,
+    password_from,
+    recipients,
+    smtp_server,
+)
+
+_logger = logging.getLogger(__name__)
+
+# TestBulkInviteCancelMidStep: its contacts, in batches of two, in a step long
+# enough for the mails held in flight; how long it waits for the other processes
+CANCEL_CONTACTS = 6
+CANCEL_PARAMS = {
+    "partner_website_login.invite_batch_size": 2,
+    "partner_website_login.invite_step_seconds": 90,
+}
+WAIT_SECONDS = 60
 
 
 class BulkInviteMixin(WebsiteLoginCase):
@@ -400,14 +428,12 @@ class TestBulkInviteConcurrency(BulkInviteMixin, TransactionCase):
 
     def second_server(self):
         """Another Odoo process on the same database runs one pass of the worker."""
-        db = self.env.cr.dbname
-        args = [sys.executable, "-c", SECOND_SERVER, db, "-d", db]
-        args += ["--addons-path", ",".join(compat.config_list("addons_path"))]
-        for option in ("db_host", "db_port", "db_user", "db_password"):
-            if config.get(option):
-                args += [f"--{option}", str(config[option])]  # Odoo's own spelling
         return subprocess.run(
-            args, capture_output=True, text=True, timeout=120, check=True
+            odoo_script(SECOND_SERVER, self.env.cr.dbname),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
 
     def test_a_second_server_skips_the_batch_under_way(self):
@@ -431,6 +457,341 @@ class TestBulkInviteConcurrency(BulkInviteMixin, TransactionCase):
             self.assertEqual((run.invited_count, run.state), (4, "done"))
 
 
+class HoldingHandler(RecordingHandler):
+    """Takes every message, as a slow server does: from the one after the first
+    ``hold_after`` on, each waits for its answer until the test lets it through
+    (``answer``), so that the test knows which mail is in flight when."""
+
+    def __init__(self, hold_after):
+        super().__init__()
+        self.hold_after = hold_after
+        self.in_flight = None  # the index of the message waiting for its answer
+        self.answers = threading.Semaphore(0)
+        self.holding = True
+
+    async def handle_DATA(self, server, session, envelope):
+        index = len(self.messages)
+        if self.holding and index >= self.hold_after:
+            self.in_flight = index
+            deadline = time.monotonic() + WAIT_SECONDS
+            while (
+                self.holding
+                and time.monotonic() < deadline
+                and not self.answers.acquire(blocking=False)
+            ):
+                await asyncio.sleep(0.02)
+        answer = await super().handle_DATA(server, session, envelope)
+        self.in_flight = None
+        return answer
+
+    def answer(self):
+        """The message in flight is accepted."""
+        self.answers.release()
+
+
+@tagged("post_install", "-at_install")
+class TestBulkInviteCancelMidStep(TransactionCase):
+    """A Website Login manager presses Cancel Run while the worker job, in an Odoo
+    process of its own, is in the middle of a step (batches of two contacts):
+    some mails accepted by a real SMTP server and committed one by one, one mail
+    in flight, the rest not sent. Asserted on committed data, as the manager and
+    the contacts find it afterwards."""
+
+    def setUp(self):
+        super().setUp()
+        self.names = [f"Cancel Mid Step {index}" for index in range(CANCEL_CONTACTS)]
+        self.smtp_port = free_port()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            params = env["ir.config_parameter"]
+            self.params_before = {key: params.get_param(key) for key in CANCEL_PARAMS}
+            for key, value in CANCEL_PARAMS.items():
+                params.set_param(key, value)
+            enabled = (
+                env["res.partner"]
+                .with_context(active_test=False)
+                .search([("website_enabled", "=", True)])
+            )
+            self.enabled_before = enabled.ids  # put back by remove_committed_data
+            enabled.write({"website_enabled": False})
+            servers = env["ir.mail_server"].search([])
+            self.servers_before = servers.ids
+            servers.active = False
+            self.server_id = (
+                env["ir.mail_server"]
+                .create(
+                    {
+                        "name": "test SMTP on 127.0.0.1 (cancel mid-step)",
+                        "smtp_host": "127.0.0.1",
+                        "smtp_port": self.smtp_port,
+                        "smtp_encryption": "none",
+                    }
+                )
+                .id
+            )
+            env.cr.execute("SELECT COALESCE(max(id), 0) FROM ir_cron_trigger")
+            self.last_trigger_before = env.cr.fetchone()[0]
+            self.manager_id = new_test_user(
+                env,
+                login="pwl_cancel_manager",
+                groups=f"base.group_user,{MANAGER_GROUP}",
+                email="cancel.manager@ourcompany.test",
+                name="Casey Cancel",
+            ).id
+            env["res.partner"].create(
+                [
+                    {
+                        "name": name,
+                        "email": f"cancel.mid.step{index}@retailer.test",
+                        "username": f"cancel.mid.step{index}",
+                        "website_enabled": True,
+                        "allow_login": True,
+                    }
+                    for index, name in enumerate(self.names)
+                ]
+            )
+        self.addCleanup(self.remove_committed_data)
+
+    def remove_committed_data(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["partner.invite.run"].search([]).unlink()
+            contacts = (
+                env["res.partner"]
+                .with_context(active_test=False)
+                .search([("name", "in", self.names)])
+            )
+            manager = env["res.users"].browse(self.manager_id)
+            manager_partner = manager.partner_id
+            users = (
+                env["res.users"]
+                .with_context(active_test=False)
+                .search([("partner_id", "in", contacts.ids)])
+            )
+            (users | manager).unlink()
+            (contacts | manager_partner).unlink()
+            env["ir.mail_server"].browse(self.server_id).unlink()
+            env["ir.mail_server"].browse(self.servers_before).write({"active": True})
+            env["ir.cron.trigger"].search(
+                [("id", ">", self.last_trigger_before)]
+            ).unlink()
+            for key, value in self.params_before.items():
+                env["ir.config_parameter"].set_param(key, value)
+            env["res.partner"].browse(self.enabled_before).exists().write(
+                {"website_enabled": True}
+            )
+
+    # ------------------------------------------------------------------ helpers
+
+    def start_run_as_manager(self):
+        """The manager presses Send Bulk Website Invite (committed)."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.manager_id, {})
+            env["partner.invite.run"].action_start()
+            run = env["partner.invite.run"].search([("state", "=", "running")])
+            self.assertEqual(run.eligible_count, CANCEL_CONTACTS)
+            return run.id
+
+    def odoo_process(self, script, *script_args):
+        """``script`` in another Odoo process on the test's database (as another
+        server's worker would run it), its stdin and stdout piped.
+
+        :returns: (the process, a function that reads the end of its log)
+        """
+        log = tempfile.TemporaryFile("w+")  # closed at cleanup
+        self.addCleanup(log.close)
+        process = subprocess.Popen(
+            [
+                *odoo_script(script, self.env.cr.dbname, *script_args),
+                "--log-level=warn",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        self.addCleanup(self.end_process, process)
+
+        def read_log():
+            """The end of its log, indented: in a failure's message, not taken for
+            lines of the test's own log (scripts/summarize_test_log.py)."""
+            log.seek(0)
+            return textwrap.indent(log.read()[-4000:], "    | ")
+
+        return process, read_log
+
+    @staticmethod
+    def end_process(process):
+        if process.poll() is None:
+            process.kill()
+        with contextlib.suppress(OSError):  # a pipe the process left broken
+            process.stdin.close()
+        process.stdout.close()
+        process.wait()
+
+    def waits_for_a_lock(self, pid):
+        """Whether the PostgreSQL backend ``pid`` waits for a lock now."""
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", [pid])
+            return cr.fetchone()[0]
+
+    def logs_in(self, login, password):
+        """Whether Odoo's login (as /web/login calls it) takes the pair, on the
+        committed data."""
+        try:
+            with self.registry.cursor() as cr:
+                compat.authenticate(
+                    api.Environment(cr, SUPERUSER_ID, {}),
+                    {"type": "password", "login": login, "password": password},
+                    {"interactive": True},
+                )
+        except AccessDenied:
+            return False
+        return True
+
+    def cancel_mid_step(self, hold_after):
+        """Start a run; the worker, in an Odoo process of its own, sends
+        ``hold_after`` mails; while it waits for the server's answer to the next
+        one, the manager presses Cancel Run in another Odoo process. The server
+        answers a mail in flight only while Cancel Run waits for the run (which
+        the worker holds while a mail is in flight). A second pass of the worker
+        follows the cancel.
+
+        The worker holds the run while its batch's mails go out (each acceptance
+        is committed on a connection of its own): Cancel Run waits for the
+        batch's last mail and takes the run at the commit that follows, before
+        the worker applies the batch's outcome (Odoo tries the cancel again on a
+        serialization failure).
+
+        :returns: (the run's id, the SMTP server's handler, how many mails it had
+            taken once Cancel Run ended, what the processes said)
+        """
+        handler = HoldingHandler(hold_after)
+        controller = Controller(handler, hostname="127.0.0.1", port=self.smtp_port)
+        controller.start()
+        self.addCleanup(controller.stop)
+        self.addCleanup(setattr, handler, "holding", False)
+        run_id = self.start_run_as_manager()
+        worker, worker_log = self.odoo_process(WORKER_PROCESS)
+        cancel, cancel_log = self.odoo_process(
+            CANCEL_PROCESS, str(self.manager_id), str(run_id)
+        )
+        answered = set()  # the mails in flight answered while the cancel waited
+        try:
+            pid_line = cancel.stdout.readline()  # once its registry is loaded
+            self.assertTrue(pid_line.startswith("pid "), cancel_log())
+            pid = int(pid_line.split()[1])
+            deadline = time.monotonic() + WAIT_SECONDS
+            while handler.in_flight != hold_after and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.assertEqual(handler.in_flight, hold_after, worker_log())
+            cancel.stdin.write("press\n")
+            cancel.stdin.flush()
+            deadline = time.monotonic() + WAIT_SECONDS
+            while cancel.poll() is None and time.monotonic() < deadline:
+                flight = handler.in_flight
+                if flight not in answered | {None} and self.waits_for_a_lock(pid):
+                    answered.add(flight)
+                    handler.answer()
+                time.sleep(0.02)
+            cancelled, _ = cancel.communicate(timeout=WAIT_SECONDS)
+            self.assertEqual(cancel.returncode, 0, cancel_log())
+            sent_when_cancelled = len(handler.messages)
+            handler.holding = False
+            passes, _ = worker.communicate("second pass\n", timeout=WAIT_SECONDS)
+            self.assertEqual(worker.returncode, 0, worker_log())
+        finally:
+            handler.holding = False
+        _logger.info(
+            "Cancel Run pressed after %s accepted mails: %s mails answered while it "
+            "waited; %s",
+            hold_after,
+            len(answered),
+            cancelled.strip(),
+        )
+        said = f"{cancelled}{passes}{cancel_log()}{worker_log()}"
+        return run_id, handler, sent_when_cancelled, said
+
+    def assert_settled(self, run_id, handler, at_least, said):
+        """What the manager and the contacts find after the cancel: the mails the
+        server accepted (``at_least``: those before the cancel and the one in
+        flight) count as delivered, with a password that works; the others'
+        contacts hold none."""
+        mailed = {
+            message["To"].addresses[0].addr_spec: message
+            for message in handler.messages
+        }
+        self.assertEqual(len(mailed), len(handler.messages), "a contact got two mails")
+        self.assertGreaterEqual(len(mailed), at_least)
+        self.assertLess(len(mailed), CANCEL_CONTACTS, "the cancel stopped the run")
+        passwords = {}
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.manager_id, {})
+            run = env["partner.invite.run"].browse(run_id)
+            self.assertEqual(run.state, "cancelled")
+            self.assertTrue(run.ended_at)
+            self.assertEqual(run.invited_count, len(mailed), said)
+            self.assertEqual(run.failed_count, 0)
+            lines = run.sudo().line_ids  # the addon's record, read as it is
+            self.assertFalse(lines.filtered(lambda line: line.outcome == "sending"))
+            # the batches taken before the cancel went out whole, no other began
+            self.assertEqual(len(lines), len(mailed), said)
+            contacts = env["res.partner"].sudo().search([("name", "in", self.names)])
+            credentials = env["partner.login.credential"].sudo()
+            for contact in contacts:
+                line = lines.filtered(
+                    lambda line, contact=contact: line.partner_id == contact
+                )
+                held = credentials.search([("user_id.partner_id", "=", contact.id)])
+                if contact.email in mailed:
+                    message = mailed[contact.email]
+                    self.assertEqual(line.outcome, "invited", said)
+                    self.assertEqual(contact.website_access_state, "invited", said)
+                    self.assertEqual(len(held), 1, said)
+                    passwords[contact.username] = password_from(message)
+                else:
+                    self.assertNotIn(line.outcome, ("sending", "invited"), contact.name)
+                    self.assertFalse(line.accepted_at, contact.name)
+                    self.assertFalse(held, contact.name)
+                    self.assertNotEqual(contact.website_access_state, "invited")
+                    user = contact.with_context(active_test=False).user_ids
+                    self.assertFalse(
+                        user and user._website_has_own_password(), contact.name
+                    )
+        for login, password in passwords.items():
+            self.assertTrue(password, login)
+            self.assertTrue(self.logs_in(login, password), login)
+
+    # ------------------------------------------------------------------ tests
+
+    def test_a_cancel_between_two_mails_keeps_what_was_sent_and_sends_no_more(self):
+        # the first batch accepted, the second batch's first mail in flight when
+        # the manager presses Cancel Run: the cancel waits for that batch's mails
+        # and takes the run before the next batch; the rest never go
+        run_id, handler, sent_when_cancelled, said = self.cancel_mid_step(2)
+        self.assert_settled(run_id, handler, 3, said)
+        self.assertEqual(len(handler.messages), sent_when_cancelled, "none after")
+
+    def test_a_cancel_while_the_first_mail_is_in_flight(self):
+        # the batch's credentials are committed, its first mail in flight: the
+        # worker holds the run again from that commit on, so the cancel waits for
+        # the batch's mails instead of revoking the passwords they carry
+        run_id, handler, sent_when_cancelled, said = self.cancel_mid_step(0)
+        self.assert_settled(run_id, handler, 1, said)
+        self.assertEqual(len(handler.messages), sent_when_cancelled, "none after")
+
+
+def odoo_script(script, db, *script_args):
+    """The command that runs ``script`` in another Odoo process on ``db`` (its
+    first arguments: ``db``, then ``script_args``)."""
+    args = [sys.executable, "-c", script, db, *script_args, "-d", db]
+    args += ["--addons-path", ",".join(compat.config_list("addons_path"))]
+    for option in ("db_host", "db_port", "db_user", "db_password"):
+        if config.get(option):
+            args += [f"--{option}", str(config[option])]  # Odoo's own spelling
+    return args
+
+
 SECOND_SERVER = """
 import sys
 import odoo
@@ -444,4 +805,50 @@ with Registry(DB).cursor() as cr:
     before = run.invited_count
     env["partner.invite.run"]._cron_process_batch()
     print("invited by the second server:", run.invited_count - before)
+"""
+
+
+# the worker job as Odoo's scheduler runs it in a server process of its own (each
+# accepted mail committed at once): a pass, then another each time the test says
+WORKER_PROCESS = """
+import sys
+import odoo
+from odoo.tools import config
+DB = sys.argv.pop(1)
+config.parse_config(sys.argv[1:])
+from odoo.modules.registry import Registry
+registry = Registry(DB)
+while True:
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        env["partner.invite.run"]._cron_process_batch()
+    print("worker pass done", flush=True)
+    if not sys.stdin.readline():
+        break
+"""
+
+# the manager's Cancel Run as the web client's request runs it (Odoo's
+# ``retrying``: a transaction of its own, tried again after a concurrent update),
+# pressed in an Odoo process of its own once the test says
+CANCEL_PROCESS = """
+import sys
+import odoo
+from odoo.tools import config
+DB, MANAGER, RUN = sys.argv.pop(1), int(sys.argv.pop(1)), int(sys.argv.pop(1))
+config.parse_config(sys.argv[1:])
+from odoo.modules.registry import Registry
+from odoo.service.model import retrying
+registry = Registry(DB)
+attempts = []
+with registry.cursor() as cr:
+    print("pid", cr._cnx.get_backend_pid(), flush=True)
+    sys.stdin.readline()
+    env = odoo.api.Environment(cr, MANAGER, {})
+
+    def press():
+        attempts.append(1)
+        return env["partner.invite.run"].browse(RUN).action_cancel()
+
+    retrying(press, env)
+print("Cancel Run done, attempts:", len(attempts), flush=True)
 """
