@@ -226,8 +226,8 @@ class PartnerLoginEligibility(models.AbstractModel):
         reset and signup mails (res_users.py), the portal wizard's welcome
         (wizards/portal_wizard_user.py), signup tokens in Odoo's notifications
         (res_partner.py) and any token's use (res_users_website_signup.py), the
-        key user's invites and bulk runs (the rule "email_held"). A Website Login manager's Random Password
-        Mail is the act that confirms a held address.
+        key user's invites and bulk runs (the rule "email_held"). A Website Login
+        manager's Random Password Mail is the act that confirms a held address.
 
         :returns: the contacts of ``partners`` to which none may go now
         """
