@@ -64,6 +64,10 @@ class Walkthrough:
                 self.browser._result.set_result(True)
             self.browser.stop()
             self.requests_allowed.close()
+            # a request the browser started may still run on the test's cursor:
+            # the test's own ORM work waits for it
+            with compat.test_request_lock(self.case):
+                pass
 
     def evaluate(self, expression):
         result = self.browser._websocket_request(

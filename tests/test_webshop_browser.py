@@ -36,7 +36,9 @@ class TestWebshopBrowser(WebshopMixin, HttpCase):
 
     def add_to_cart_in_page(self, walk):
         """The cart call the product page's button makes, from the page."""
-        variant = self.product.product_variant_id
+        # the page may still load (its lazy assets): one request or the test at a time
+        with compat.test_request_lock(self):
+            variant = self.product.product_variant_id
         if compat.ODOO_MAJOR >= 19:
             route, params = (
                 "/shop/cart/add",
@@ -92,6 +94,7 @@ class TestWebshopBrowser(WebshopMixin, HttpCase):
         # the checkout page's own calls run on the test's cursor: one at a time
         with compat.test_request_lock(self):
             order = self.cart_order()
+            order_name = order.name
             buyer = order.partner_id
             self.assertEqual(buyer.email, "gail@home.test")
             order.sudo().action_confirm()  # what the shop's payment provider does
@@ -134,24 +137,25 @@ class TestWebshopBrowser(WebshopMixin, HttpCase):
         visitor.click("form.oe_login_form button[type='submit']")
         visitor.wait_for(
             "location.pathname === '/my/orders' && "
-            f"document.body.innerText.includes({json.dumps(order.name)})",
+            f"document.body.innerText.includes({json.dumps(order_name)})",
             "the buyer's orders",
         )
         visitor.screenshot("webshop_05_my_orders")
         visitor.stop()
 
         # a temporary password: the checkout waits for a password of one's own
-        tess = self.make_contact(
-            name="Tess Temporary",
-            username="tess",
-            street="Kerkstraat 9",
-            city="Gent",
-            zip="9000",
-            phone="+32 9 555 02 02",
-            country_id=self.country.id,
-        )
-        password = self.issue(tess)
-        self.env.flush_all()
+        with compat.test_request_lock(self):
+            tess = self.make_contact(
+                name="Tess Temporary",
+                username="tess",
+                street="Kerkstraat 9",
+                city="Gent",
+                zip="9000",
+                phone="+32 9 555 02 02",
+                country_id=self.country.id,
+            )
+            password = self.issue(tess)
+            self.env.flush_all()
         shopper = Walkthrough(self, folder)
         self.authenticate(None, None, browser=shopper.browser)
         shopper.open("/shop")
@@ -189,5 +193,5 @@ class TestWebshopBrowser(WebshopMixin, HttpCase):
         shopper.stop()
         with compat.test_request_lock(self):
             self.assertEqual(self.cart_order(), cart)
-        cart.invalidate_recordset()
-        self.assertEqual(cart.partner_id, tess)
+            cart.invalidate_recordset()
+            self.assertEqual(cart.partner_id, tess)
