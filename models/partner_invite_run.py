@@ -374,13 +374,15 @@ class PartnerInviteRun(models.Model):
             )
         running = self.sudo().filtered(lambda run: run.state == "running")
         running.write({"state": "cancelled", "ended_at": fields.Datetime.now()})
-        # a batch under way holds the run's lock: the cancel waits for its mails,
-        # and the worker, finding the run taken, stops before applying them; what
-        # it left "sending" is settled here (the accepted ones delivered, the
-        # others' credentials revoked), as after a crash
+        # a step under way holds the run's lock: the cancel waits for its next
+        # commit, and the worker, finding the run taken, stops there; what it left
+        # "sending" is settled as after a crash (the accepted ones delivered, the
+        # others' credentials revoked): here what this transaction sees, by the
+        # worker job what the step committed after it began
         outcomes = self.env["partner.invite.outcome"]
         for run in running:
             outcomes._recover(run)
+        self.env["partner.invite.worker"]._wake()
         return True
 
     @api.model

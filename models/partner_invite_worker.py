@@ -147,6 +147,7 @@ class PartnerInviteWorker(models.AbstractModel):
         deadline = time.monotonic() + website_setting(self.env, "invite_step_seconds")
         taken, wake_at = 0, []
         runs = self.env["partner.invite.run"].sudo()  # the addon's own records
+        self._settle_ended(runs)
         for run in runs.search([("state", "=", "running")], order="id"):
             if time.monotonic() >= deadline and taken:
                 wake_at.append(time.time())
@@ -178,6 +179,17 @@ class PartnerInviteWorker(models.AbstractModel):
         compat.cron_progress(self.env, taken, int(soon), self._auto_commit())
         if soonest is not None:
             self.env.ref(WORKER_CRON).sudo()._trigger(None if soon else utc(soonest))
+
+    @api.model
+    def _settle_ended(self, runs):
+        """Lines a run that ended left "sending" (Cancel Run pressed between a
+        step's commits, a step that failed for the last time) are settled as after
+        a crash: no credential stays live that no mail carried."""
+        for run in runs.search(
+            [("state", "!=", "running"), ("line_ids.outcome", "=", "sending")]
+        ):
+            if run._lock():
+                self.env["partner.invite.outcome"]._recover(run)
 
     @api.model
     def _record_step_error(self, run, error):

@@ -91,6 +91,27 @@ class TestInviteRuns(BulkInviteMixin, HttpCase):
         self.env["partner.invite.run"].with_user(self.manager).action_start()
         self.assertNotEqual(self.env["partner.invite.run"].search([], limit=1), run)
 
+    @mute_logger("odoo.addons.partner_website_login.models.partner_invite_outcome")
+    def test_a_password_committed_after_the_cancel_never_works(self):
+        """Cancel Run pressed while the worker's step waited for a retry due in a
+        moment: the step commits the retry's new password after the cancel's
+        transaction began, so the cancel cannot see it. Nobody received it; the
+        worker job, woken by the cancel, makes sure it never works."""
+        self.env["partner.invite.run"].with_user(self.manager).action_start()
+        run = self.env["partner.invite.run"].search([], limit=1)
+        self.authenticate("pwl_manager", "pwl_manager")
+        self.call_kw("partner.invite.run", "action_cancel", [run.ids])
+        # what the step committed meanwhile: the line marked "sending" and its
+        # password issued, the mail not sent
+        line = self.env["partner.invite.outcome"]._create_sending(run, self.ada)
+        password = self.issue(self.ada)
+        self.assertTrue(self.authenticates("ada", password))
+        with smtp_server(self.env) as smtp:
+            self.env["partner.invite.run"]._cron_process_batch()
+        self.assertFalse(smtp.messages)
+        self.assertFalse(self.authenticates("ada", password))
+        self.assertNotEqual(line.outcome, "sending")
+
     @mute_logger(RUN_LOGGER, "odoo.addons.mail.models.mail_render_mixin")
     def test_a_step_that_keeps_failing_ends_as_failed_and_the_next_start_is_new(self):
         # an administrator breaks the invite template: every step raises
