@@ -47,6 +47,19 @@ class WebshopMixin(WebsiteLoginCase):
         )
         cls.country = cls.env.ref("base.be")
 
+    @classmethod
+    def make_shop_buyer(cls):
+        """A contact of the shop with a username and a Belgian address."""
+        return cls.make_contact(
+            name="Tess Temporary",
+            username="tess",
+            street="Kerkstraat 9",
+            city="Gent",
+            zip="9000",
+            phone="+32 9 555 02 02",
+            country_id=cls.country.id,
+        )
+
     def csrf(self, html):
         match = re.search(r'csrf_token["\']?\s*(?::|value=)\s*["\']([^"\']+)', html)
         self.assertTrue(match, "a CSRF token on the page")
@@ -284,15 +297,7 @@ class TestWebshopTemporaryPassword(WebshopMixin, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.setup_shop()
-        cls.buyer = cls.make_contact(
-            name="Tess Temporary",
-            username="tess",
-            street="Kerkstraat 9",
-            city="Gent",
-            zip="9000",
-            phone="+32 9 555 02 02",
-            country_id=cls.env.ref("base.be").id,
-        )
+        cls.buyer = cls.make_shop_buyer()
 
     def setUp(self):
         super().setUp()

@@ -145,15 +145,7 @@ class TestWebshopBrowser(WebshopMixin, HttpCase):
 
         # a temporary password: the checkout waits for a password of one's own
         with compat.test_request_lock(self):
-            tess = self.make_contact(
-                name="Tess Temporary",
-                username="tess",
-                street="Kerkstraat 9",
-                city="Gent",
-                zip="9000",
-                phone="+32 9 555 02 02",
-                country_id=self.country.id,
-            )
+            tess = self.make_shop_buyer()
             password = self.issue(tess)
             self.env.flush_all()
         shopper = Walkthrough(self, folder)
