@@ -202,10 +202,10 @@ class PartnerInviteWorker(models.AbstractModel):
         if count >= MAX_STEP_ERRORS:
             values.update(state="failed", ended_at=fields.Datetime.now())
         run.write(values)
-        if count < MAX_STEP_ERRORS:
-            self.env.ref(WORKER_CRON).sudo()._trigger(
-                fields.Datetime.now() + timedelta(minutes=STEP_ERROR_RETRY_MINUTES)
-            )
+        # the next pass tries the step again, or settles what the failed run left
+        self.env.ref(WORKER_CRON).sudo()._trigger(
+            fields.Datetime.now() + timedelta(minutes=STEP_ERROR_RETRY_MINUTES)
+        )
 
     @api.model
     def _step(self, run, deadline):
