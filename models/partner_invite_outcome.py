@@ -78,32 +78,42 @@ class PartnerInviteOutcome(models.AbstractModel):
         return lines
 
     @api.model
-    def _keep_acceptance(self, acceptance_cr, line, message_id, server_id):
-        """The server took the line's mail: kept at once, before the batch's outcome
-        is applied (the line stays "sending" until then), so that a crash of Odoo
-        does not send this mail again.
+    def _acceptance_cursor(self):
+        """A connection of the step's own on which each acceptance commits alone,
+        as Odoo's mail queue commits each mail: the batch's transaction keeps its
+        cache and the run's lock. In autocommit (as Odoo's database service uses
+        one), one round trip a mail, and without waiting for the disk: a commit
+        that waits costs more than a mail; what an Odoo crash leaves is kept all
+        the same, and only a crash of PostgreSQL itself within its WAL writer's
+        delay could lose the last acceptances, whose mails would then go out
+        again with a new password, the old one dead. Closed by
+        ``_close_acceptance_cursor``."""
+        cr = self.env.registry.cursor()
+        cr._cnx.autocommit = True
+        cr.execute("SET synchronous_commit TO OFF")
+        return cr
 
-        On ``acceptance_cr``, a connection of the step's own that commits each
-        acceptance alone, as Odoo's mail queue commits each mail: the batch's
-        transaction keeps its cache and the run's lock. Without waiting for the
-        disk (synchronous_commit off, for that one transaction): a commit that
-        waits costs more than a mail; what an Odoo crash leaves is kept all the
-        same, and only a crash of PostgreSQL itself within its WAL writer's delay
-        could lose the last acceptances, whose mails would then go out again with
-        a new password, the old one dead."""
+    @api.model
+    def _close_acceptance_cursor(self, cr):
+        # the connection goes back to Odoo's pool as it came
+        try:
+            cr.execute("RESET synchronous_commit")
+        finally:
+            cr._cnx.autocommit = False
+            cr.close()
+
+    @api.model
+    def _keep_acceptance(self, acceptance_cr, line, message_id, server_id):
+        """The server took the line's mail: kept at once on ``acceptance_cr``
+        (``_acceptance_cursor``), before the batch's outcome is applied (the line
+        stays "sending" until then), so that a crash of Odoo does not send this
+        mail again."""
         acceptance_cr.execute(
-            SQL(
-                """SET LOCAL synchronous_commit TO OFF;
-                   UPDATE partner_invite_run_line
-                      SET accepted_at = %s, message_id = %s, mail_server_id = %s
-                    WHERE id = %s""",
-                fields.Datetime.now(),
-                message_id,
-                server_id or None,
-                line.id,
-            )
+            "UPDATE partner_invite_run_line"
+            "   SET accepted_at = %s, message_id = %s, mail_server_id = %s"
+            " WHERE id = %s",
+            (fields.Datetime.now(), message_id, server_id or None, line.id),
         )
-        acceptance_cr.commit()  # pylint: disable=invalid-commit
 
     # ------------------------------------------------------------------ a batch
 

@@ -127,7 +127,7 @@ class PartnerLoginDelivery(models.AbstractModel):
             # the credentials must be committed before any mail holding them goes
             # out, so that a crash can be recovered from (see the module docstring)
             self._commit_and_relock(run)
-            acceptance_cr = self.env.registry.cursor()
+            acceptance_cr = self.env["partner.invite.outcome"]._acceptance_cursor()
         own_sessions = sessions is None
         sessions = {} if own_sessions else sessions
         try:
@@ -139,7 +139,9 @@ class PartnerLoginDelivery(models.AbstractModel):
             if own_sessions:
                 self.env["partner.login.mailer"]._close_sessions(sessions)
             if acceptance_cr is not None:
-                acceptance_cr.close()
+                self.env["partner.invite.outcome"]._close_acceptance_cursor(
+                    acceptance_cr
+                )
         if auto_commit:
             # a new snapshot, which sees the acceptances kept meanwhile: the
             # outcome is applied over them
