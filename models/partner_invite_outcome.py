@@ -95,12 +95,14 @@ class PartnerInviteOutcome(models.AbstractModel):
 
     @api.model
     def _close_acceptance_cursor(self, cr):
-        # the connection goes back to Odoo's pool as it came
+        # the connection goes back to Odoo's pool as it came, never in autocommit
         try:
             cr.execute("RESET synchronous_commit")
         finally:
-            cr._cnx.autocommit = False
-            cr.close()
+            try:
+                cr._cnx.autocommit = False
+            finally:
+                cr.close()
 
     @api.model
     def _keep_acceptance(self, acceptance_cr, line, message_id, server_id):
